@@ -1,0 +1,97 @@
+"""Shared core of the platform: the application factory and what jou and pmi both use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from core.config import PROJECT_ROOT, load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(load_config())
+    if overrides:
+        app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from core import validation  # noqa: F401 - French marshmallow messages before any schema loads
+    from core.api import api
+    from core.errors import register_error_handlers
+    from core.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    api.init_app(app)
+    register_error_handlers(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+    _register_blueprints(app, api)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
+    from core import views
+    from core.auth import api as auth_api
+    from core.auth import views as auth_views
+    from jou import api as jou_api
+    from jou import views as jou_views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(jou_views.bp)
+    for blp in (auth_api.blp, *jou_api.blueprints):
+        api.register_blueprint(blp)
+    # The JSON API authenticates with bearer tokens, never with the session cookie, so CSRF
+    # (a cookie-borne attack) does not apply to it.
+    from core.extensions import csrf
+
+    for blp in (auth_api.blp, *jou_api.blueprints):
+        csrf.exempt(blp)
+
+
+def _register_cli(app: Flask) -> None:
+    from core.cli import users_cli
+    from fixtures.cli import fixtures_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(fixtures_cli)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from core import formatting
+
+    formatting.register(app)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, issue BEGIN, so SAVEPOINTs and transactions behave
+    (SQLAlchemy's SQLite dialect docs); enforce foreign keys; wait for locks instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN")

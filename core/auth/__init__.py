@@ -1,0 +1,1 @@
+"""Accounts, roles, sessions for pages and bearer tokens for the API."""

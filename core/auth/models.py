@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.models import TimestampMixin, UTCDateTime
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # Soce staff
+    FACTORY = "factory"  # a factory's contact
+    VOLUNTEER = "volunteer"  # PMI volunteer
+    ORGANISER = "organiser"  # regional group (GR) organiser
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Équipe Soce",
+    Role.FACTORY: "Contact usine",
+    Role.VOLUNTEER: "Intervenant·e PMI",
+    Role.ORGANISER: "Organisateur·rice GR",
+}
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Bumped on password change or logout-everywhere: old reset links and API tokens stop working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+    def get_id(self) -> str:  # Flask-Login session id; see auth.views.load_user
+        return f"{self.id}.{self.token_version}"
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return self.role in {str(r) for r in roles}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"

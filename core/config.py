@@ -1,0 +1,74 @@
+"""Configuration from the environment (twelve-factor): every setting has an environment variable."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{PROJECT_ROOT / 'instance' / 'soce.db'}"
+    # Heroku-style URLs name the old driver; we ship psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def load_config() -> dict:
+    """Read the settings once, when the app is built (so tests can change the environment)."""
+    env = os.environ.get("APP_ENV", "production")
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        if env not in {"development", "testing"}:
+            raise RuntimeError("SECRET_KEY must be set outside development (APP_ENV=development).")
+        secret = "dev-only-insecure-secret"
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Public base URL, used in e-mailed links when there is no request (CLI, retries).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # Mail: a real SMTP server when MAIL_SERVER is set, else files in MAIL_OUTBOX_DIR.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Soce <no-reply@soce.fr>"),
+        "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(PROJECT_ROOT / "instance" / "outbox")),
+        # Geocoding: "offline" (gazetteer only), "ban" (national address base) or "nominatim".
+        "GEOCODER": os.environ.get("GEOCODER", "offline"),
+        "GEOCODER_BAN_DOMAIN": os.environ.get("GEOCODER_BAN_DOMAIN", "data.geopf.fr/geocodage"),
+        "GEOCODER_NOMINATIM_DOMAIN": os.environ.get("GEOCODER_NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"),
+        "GEOCODER_SCHEME": os.environ.get("GEOCODER_SCHEME", "https"),
+        "GEOCODER_TIMEOUT": float(os.environ.get("GEOCODER_TIMEOUT", "5")),
+        "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "soce-platform/0.1 (contact@soce.fr)"),
+        # The gazetteer built by the set-up from registry packages (see scripts/build_gazetteer.py).
+        "GAZETTEER_FILE": os.environ.get("GAZETTEER_FILE", str(PROJECT_ROOT / "var" / "gazetteer.csv")),
+        "API_TOKEN_MAX_AGE": int(os.environ.get("API_TOKEN_MAX_AGE", str(24 * 3600))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
+        "API_TITLE": "Soce — JOU & PMI",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }

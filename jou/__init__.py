@@ -1,0 +1,1 @@
+"""Journées Usines Ouvertes: editions, factory sites, visit slots (bookings and check-ins later)."""

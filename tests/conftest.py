@@ -1,0 +1,104 @@
+"""Test app, database and isolation.
+
+The schema is built by the Alembic migrations (a missing migration fails the tests). Each test runs in
+an outer transaction that is rolled back; the app's session joins it through SAVEPOINTs
+(../shared/RECIPES.md, "Test isolation"). `committed_db` gives real commits for concurrency tests.
+
+DATABASE_URL selects the database: SQLite in a temporary file by default, PostgreSQL in CI's second run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, create_engine, inspect, text
+
+from core import create_app
+from core.extensions import db
+
+os.environ.setdefault("APP_ENV", "testing")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+            if inspect(conn).has_table("alembic_version"):
+                conn.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory):
+    url = _database_url(tmp_path_factory)
+    _drop_everything(url)
+    outbox = tmp_path_factory.mktemp("outbox")
+    app = create_app(
+        {
+            "TESTING": True,
+            "APP_ENV": "testing",
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(outbox),
+            "GEOCODER": "offline",
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app, monkeypatch):
+    """The app's session inside a transaction rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        monkeypatch.setitem(db.engines, None, connection)
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session.configure(join_transaction_mode="conservative_savepoint")
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def committed_db(app):
+    """Real commits (for concurrency tests); every table is emptied afterwards."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
