@@ -20,6 +20,8 @@ from core import create_app
 from core.extensions import db
 
 os.environ.setdefault("APP_ENV", "testing")
+pytest_plugins = ["tests.plugins.geo", "tests.plugins.mail", "tests.plugins.browser"]
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
