@@ -49,12 +49,14 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from core import views
     from core.auth import api as auth_api
     from core.auth import views as auth_views
+    from core.geography import views as geo_views
     from jou import api as jou_api
     from jou import views as jou_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(jou_views.bp)
+    app.register_blueprint(geo_views.bp)
     for blp in (auth_api.blp, *jou_api.blueprints):
         api.register_blueprint(blp)
     # The JSON API authenticates with bearer tokens, never with the session cookie, so CSRF
@@ -66,11 +68,14 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
 
 
 def _register_cli(app: Flask) -> None:
-    from core.cli import users_cli
+    from core.cli import mail_cli, users_cli
+    from core.geography.cli import geo_cli
     from fixtures.cli import fixtures_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(fixtures_cli)
+    app.cli.add_command(geo_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -53,7 +53,9 @@ def load_config() -> dict:
         # Geocoding: "offline" (gazetteer only), "ban" (national address base) or "nominatim".
         "GEOCODER": os.environ.get("GEOCODER", "offline"),
         "GEOCODER_BAN_DOMAIN": os.environ.get("GEOCODER_BAN_DOMAIN", "data.geopf.fr/geocodage"),
-        "GEOCODER_NOMINATIM_DOMAIN": os.environ.get("GEOCODER_NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"),
+        "GEOCODER_NOMINATIM_DOMAIN": os.environ.get(
+            "GEOCODER_NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"
+        ),
         "GEOCODER_SCHEME": os.environ.get("GEOCODER_SCHEME", "https"),
         "GEOCODER_TIMEOUT": float(os.environ.get("GEOCODER_TIMEOUT", "5")),
         "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "soce-platform/0.1 (contact@soce.fr)"),

@@ -17,7 +17,9 @@ class AppError(Exception):
     code = "bad_request"
     message = "Requête invalide."
 
-    def __init__(self, message: str | None = None, *, fields: FieldErrors | None = None, code: str | None = None):
+    def __init__(
+        self, message: str | None = None, *, fields: FieldErrors | None = None, code: str | None = None
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.fields = fields or {}
@@ -89,30 +91,36 @@ def error_body(status: int, message: str | None = None, fields: FieldErrors | No
 
 
 def flatten_webargs_messages(messages: dict) -> FieldErrors:
-    """webargs nests field errors by location ({"json": {...}}); the API speaks of fields only."""
+    """webargs nests field errors by location ({"json": {...}}) and marshmallow by nesting
+    ({"slots": {0: {"capacity": [...]}}}); the API names fields by path: "slots[0].capacity"."""
     fields: FieldErrors = {}
     for location_errors in messages.values():
         if isinstance(location_errors, dict):
             for name, errs in location_errors.items():
-                fields.setdefault(name, []).extend(_as_list(errs))
+                _flatten(str(name), errs, fields)
         else:
-            fields.setdefault("_schema", []).extend(_as_list(location_errors))
+            _flatten("_schema", location_errors, fields)
     return fields
 
 
-def _as_list(errs) -> list[str]:  # noqa: ANN001 - marshmallow returns lists or nested dicts
+def _flatten(path: str, errs, out: FieldErrors) -> None:  # noqa: ANN001 - lists or nested dicts
     if isinstance(errs, dict):
-        # Nested schema (e.g. slots[2].capacity): keep the path readable.
-        out = []
         for key, value in errs.items():
-            out.extend(f"{key}: {m}" for m in _as_list(value))
-        return out
-    if isinstance(errs, list):
-        out = []
+            if isinstance(key, int):
+                child = f"{path}[{key}]"
+            elif key == "_schema":
+                child = path
+            else:
+                child = f"{path}.{key}"
+            _flatten(child, value, out)
+    elif isinstance(errs, list):
         for e in errs:
-            out.extend(_as_list(e)) if isinstance(e, dict | list) else out.append(str(e))
-        return out
-    return [str(errs)]
+            if isinstance(e, dict | list):
+                _flatten(path, e, out)
+            else:
+                out.setdefault(path, []).append(str(e))
+    else:
+        out.setdefault(path, []).append(str(errs))
 
 
 def http_error_response(error: HTTPException):

@@ -11,13 +11,14 @@ def normalise_siret(value: str) -> str:
 
 
 def siret_is_valid(value: str) -> bool:
-    """14 digits with a Luhn checksum; La Poste's sites use 'sum of digits divisible by 5' instead."""
+    """14 digits with a Luhn checksum. La Poste's thousands of sites share one SIREN and could not all
+    get a Luhn key, so theirs use 'sum of digits divisible by 5' (its head office passes Luhn)."""
     siret = normalise_siret(value)
     if not re.fullmatch(r"\d{14}", siret):
         return False
-    if siret.startswith(LA_POSTE_SIREN):
-        return sum(int(d) for d in siret) % 5 == 0
-    return luhn_is_valid(siret)
+    if luhn_is_valid(siret):
+        return True
+    return siret.startswith(LA_POSTE_SIREN) and sum(int(d) for d in siret) % 5 == 0
 
 
 def luhn_is_valid(digits: str) -> bool:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData
+from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # One naming convention so Alembic names constraints identically on SQLite and PostgreSQL.
@@ -23,25 +23,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(DateTime):
-    """Aware UTC datetimes on both databases (SQLite forgets the offset, so we restore it)."""
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases: stored as UTC, read back aware (SQLite keeps no offset)."""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value, dialect):  # noqa: ANN001 - SQLAlchemy's signature
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
 
-    def result_processor(self, dialect, coltype):  # noqa: ANN001 - SQLAlchemy's signature
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value):  # noqa: ANN001
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value
-
-        return process
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
 
 
 class TimestampMixin:
@@ -55,7 +51,6 @@ class HeadcountMixin:
     female: Mapped[int] = mapped_column(Integer, default=0)
     male: Mapped[int] = mapped_column(Integer, default=0)
     unspecified: Mapped[int] = mapped_column(Integer, default=0)
-
 
 
 def headcount_check() -> CheckConstraint:

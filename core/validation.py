@@ -18,7 +18,10 @@ fields.Field.default_error_messages = {
     "validator_failed": "Valeur invalide.",
 }
 fields.String.default_error_messages = {"invalid": "Texte attendu.", "invalid_utf8": "Texte invalide."}
-fields.Integer.default_error_messages = {"invalid": "Nombre entier attendu.", "too_large": "Nombre trop grand."}
+fields.Integer.default_error_messages = {
+    "invalid": "Nombre entier attendu.",
+    "too_large": "Nombre trop grand.",
+}
 fields.Float.default_error_messages = {
     "invalid": "Nombre attendu.",
     "too_large": "Nombre trop grand.",
@@ -30,7 +33,10 @@ fields.Date.default_error_messages = {
     "invalid": "Date invalide (format AAAA-MM-JJ).",
     "format": "Date invalide.",
 }
-fields.Time.default_error_messages = {"invalid": "Heure invalide (format HH:MM).", "format": "Heure invalide."}
+fields.Time.default_error_messages = {
+    "invalid": "Heure invalide (format HH:MM).",
+    "format": "Heure invalide.",
+}
 fields.DateTime.default_error_messages = {"invalid": "Date et heure invalides.", "format": "Date invalide."}
 fields.List.default_error_messages = {"invalid": "Liste attendue."}
 fields.Nested.default_error_messages = {"type": "Objet attendu."}
@@ -38,12 +44,14 @@ validate.Length.message_min = "Au moins {min} caractères."
 validate.Length.message_max = "Au plus {max} caractères."
 validate.Length.message_all = "Entre {min} et {max} caractères."
 validate.Length.message_equal = "Exactement {equal} caractères."
-validate.Range.message_min = "Doit être au moins {min}."
-validate.Range.message_max = "Doit être au plus {max}."
-validate.Range.message_all = "Doit être entre {min} et {max}."
-validate.Range.message_gtlt = "Doit être strictement entre {min} et {max}."
-validate.Range.message_gte_lt = "Doit être au moins {min} et moins de {max}."
-validate.Range.message_gt_lte = "Doit être plus de {min} et au plus {max}."
+# marshmallow fills {min_op}/{max_op} when a Range is built, then {min}/{max} when it fails.
+validate.Range.message_min = "Doit être {min_op} {{min}}."
+validate.Range.message_max = "Doit être {max_op} {{max}}."
+validate.Range.message_all = "Doit être entre {{min}} et {{max}}."
+validate.Range.message_gte = "au moins"
+validate.Range.message_gt = "strictement supérieur à"
+validate.Range.message_lte = "au plus"
+validate.Range.message_lt = "strictement inférieur à"
 validate.OneOf.default_message = "Valeur non autorisée (choix possibles : {choices})."
 
 
@@ -109,7 +117,9 @@ def display_phone(e164: str | None) -> str:
     if not e164:
         return ""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, "FR"), phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, "FR"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
     except phonenumbers.NumberParseException:
         return html.escape(e164)
 

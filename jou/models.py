@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -118,6 +120,9 @@ class Site(TimestampMixin, db.Model):
     contact_name: Mapped[str] = mapped_column(String(120))
     contact_email: Mapped[str] = mapped_column(String(254))
     contact_phone: Mapped[str] = mapped_column(String(20))
+    # Company, site and city folded (lower case, no accents) so that `q` matches "Électricité" and
+    # "electricite" alike on SQLite (whose lower() is ASCII-only) and on PostgreSQL; kept by an event.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -164,3 +169,15 @@ class Slot(db.Model):
     @property
     def seats_left(self) -> int:
         return self.capacity - self.seats_taken
+
+
+def search_key(value: str | None) -> str:
+    """Lower case without accents: the form `Site.search_text` and search terms are compared in."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@event.listens_for(Site, "before_insert")
+@event.listens_for(Site, "before_update")
+def _refresh_search_text(_mapper, _connection, site: Site) -> None:  # noqa: ANN001
+    site.search_text = search_key(" ".join((site.company_name or "", site.name or "", site.city or "")))

@@ -28,7 +28,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+        return (
+            url.replace("postgresql://", "postgresql+psycopg://", 1)
+            if url.startswith("postgresql://")
+            else url
+        )
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
@@ -72,6 +76,19 @@ def app(tmp_path_factory: pytest.TempPathFactory):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at its real cost (~0.5 s a hash here) would dominate the suite; the hashing
+    library is not what the tests are about."""
+    from argon2 import PasswordHasher
+
+    class CheapHasher(PasswordHasher):
+        def check_needs_rehash(self, hash: str) -> bool:  # keep hashes made at full cost as they are
+            return False
+
+    monkeypatch.setattr("core.auth.services._hasher", CheapHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture
 def db_session(app, monkeypatch):
     """The app's session inside a transaction rolled back after the test."""
@@ -85,7 +102,7 @@ def db_session(app, monkeypatch):
             yield db.session
         finally:
             db.session.remove()
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            db.session.configure(join_transaction_mode="conditional_savepoint")
             outer.rollback()
             connection.close()
 

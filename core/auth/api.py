@@ -1,7 +1,8 @@
 from flask import current_app
 
 from core.api import ErrorSchema, api_blueprint
-from core.auth.schemas import TokenRequestSchema, TokenSchema
+from core.auth.access import require
+from core.auth.schemas import TokenRequestSchema, TokenSchema, UserSchema
 from core.auth.services import authenticate, issue_api_token
 from core.extensions import db
 
@@ -22,3 +23,11 @@ def create_token(payload: dict):
         "expires_in": current_app.config["API_TOKEN_MAX_AGE"],
         "user": user,
     }
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, UserSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Jeton absent, invalide ou expiré")
+def me():
+    """Le compte du jeton présenté."""
+    return require()

@@ -1,16 +1,28 @@
-"""Sign-in pages (session cookie + CSRF-protected forms)."""
+"""Account pages: sign-in, sign-up with e-mail confirmation, password reset, the account page.
+
+Session cookie + CSRF-protected forms. Pages that answer "check your e-mail" answer the same whether
+or not an account exists, so nobody can probe which addresses are registered.
+"""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
-from marshmallow import ValidationError
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from marshmallow import Schema, ValidationError
 
+from core.auth import services
 from core.auth.models import User
-from core.auth.schemas import LoginFormSchema
+from core.auth.schemas import (
+    ChangePasswordFormSchema,
+    EmailFormSchema,
+    LoginFormSchema,
+    ResetPasswordFormSchema,
+    SignupFormSchema,
+)
 from core.auth.services import authenticate
-from core.errors import Unauthorized
+from core.errors import AppError, Unauthorized
 from core.extensions import db, login_manager
+from core.mail import commit_and_deliver
 from core.validation import form_data
 
 bp = Blueprint("auth", __name__)
@@ -29,6 +41,14 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+@bp.before_app_request
+def forget_cached_caller() -> None:
+    # g lives as long as the app context, which can span several requests when one was pushed by
+    # hand (tests, scripts); who is calling must be worked out again for every request.
+    g.pop("_login_user", None)
+    g.pop("api_user", None)
+
+
 def safe_next(target: str | None) -> str:
     """Only same-site relative paths: no open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -36,27 +56,48 @@ def safe_next(target: str | None) -> str:
     return url_for("jou.home")
 
 
+def load_form(schema: Schema) -> tuple[dict, dict]:
+    """(data, {}) or ({}, field errors) from the posted form."""
+    try:
+        return schema.load(form_data(request.form, schema)), {}
+    except ValidationError as exc:
+        return {}, exc.messages  # type: ignore[return-value]
+
+
+def app_error_fields(exc: AppError) -> dict:
+    return exc.fields or {"_form": [exc.message]}
+
+
+def form_page(template: str, errors: dict, values: dict | None = None, **context):  # noqa: ANN201
+    """The form again, with its errors beside the fields (422) or blank (200).
+    Passwords are never sent back into the page."""
+    values = {k: v for k, v in (values or {}).items() if "password" not in k}
+    return render_template(template, errors=errors, values=values, **context), 422 if errors else 200
+
+
+# --- Sign-in -----------------------------------------------------------------------------------
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 def login():
     errors: dict = {}
     values = {"next": request.args.get("next", "")}
+    unconfirmed = False
     if request.method == "POST":
-        schema = LoginFormSchema()
         values = request.form.to_dict()
-        try:
-            data = schema.load(form_data(request.form, schema))
-            user = authenticate(data["email"], data["password"])
-        except ValidationError as exc:
-            errors = exc.messages
-        except Unauthorized as exc:
-            errors = {"_form": [exc.message]}
-        else:
-            login_user(user)
-            db.session.commit()
-            flash("Vous êtes connecté·e.", "success")
-            return redirect(safe_next(data.get("next")))
-    status = 422 if errors else 200
-    return render_template("auth/login.html", errors=errors, values=values), status
+        data, errors = load_form(LoginFormSchema())
+        if not errors:
+            try:
+                user = authenticate(data["email"], data["password"])
+            except Unauthorized as exc:
+                errors = {"_form": [exc.message]}
+                unconfirmed = exc.code == "email_unconfirmed"
+            else:
+                login_user(user)
+                db.session.commit()  # a password rehash may have happened
+                flash("Vous êtes connecté·e.", "success")
+                return redirect(safe_next(data.get("next")))
+    return form_page("auth/login.html", errors, values, unconfirmed=unconfirmed)
 
 
 @bp.route("/deconnexion", methods=["POST"])
@@ -65,3 +106,144 @@ def logout():
     logout_user()
     flash("Vous êtes déconnecté·e.", "info")
     return redirect(url_for("jou.home"))
+
+
+# --- Sign-up and confirmation ------------------------------------------------------------------
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    errors: dict = {}
+    if request.method == "POST":
+        data, errors = load_form(SignupFormSchema())
+        if not errors:
+            try:
+                services.sign_up(data["name"], data["email"], data["password"])
+            except AppError as exc:
+                errors = app_error_fields(exc)
+            else:
+                commit_and_deliver()
+                return redirect(url_for("auth.check_email", motif="inscription"))
+    return form_page("auth/signup.html", errors, request.form.to_dict())
+
+
+@bp.route("/inscription/renvoyer", methods=["GET", "POST"])
+def resend_confirmation():
+    errors: dict = {}
+    values = {"email": request.args.get("email", "")}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        data, errors = load_form(EmailFormSchema())
+        if not errors:
+            services.resend_confirmation(data["email"])
+            commit_and_deliver()
+            return redirect(url_for("auth.check_email", motif="confirmation"))
+    return form_page("auth/resend_confirmation.html", errors, values)
+
+
+@bp.route("/inscription/confirmer/<token>")
+def confirm_email(token: str):
+    # A GET, because the link is followed from a mail client; confirming twice changes nothing.
+    try:
+        services.confirm_email(token)
+    except Unauthorized as exc:
+        return link_invalid(
+            exc.message, "auth.resend_confirmation", "Recevoir un nouveau lien de confirmation"
+        )
+    db.session.commit()
+    flash("Votre adresse e-mail est confirmée : vous pouvez vous connecter.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/verifiez-vos-emails")
+def check_email():
+    return render_template("auth/check_email.html", motif=request.args.get("motif", ""))
+
+
+# --- Forgotten password ------------------------------------------------------------------------
+
+
+@bp.route("/mot-de-passe/oublie", methods=["GET", "POST"])
+def forgot_password():
+    errors: dict = {}
+    values: dict = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        data, errors = load_form(EmailFormSchema())
+        if not errors:
+            services.request_password_reset(data["email"])
+            commit_and_deliver()
+            return redirect(url_for("auth.check_email", motif="mot-de-passe"))
+    return form_page("auth/forgot_password.html", errors, values)
+
+
+@bp.route("/mot-de-passe/nouveau/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        services.user_for_reset(token)
+    except Unauthorized as exc:
+        return _reset_link_invalid(exc)
+    errors: dict = {}
+    if request.method == "POST":
+        data, errors = load_form(ResetPasswordFormSchema())
+        if not errors:
+            try:
+                services.reset_password(token, data["password"])
+            except Unauthorized as exc:
+                return _reset_link_invalid(exc)
+            except AppError as exc:
+                errors = app_error_fields(exc)
+            else:
+                if current_user.is_authenticated:
+                    logout_user()
+                commit_and_deliver()
+                flash("Votre mot de passe est modifié : connectez-vous avec le nouveau.", "success")
+                return redirect(url_for("auth.login"))
+    return form_page("auth/reset_password.html", errors)
+
+
+def _reset_link_invalid(exc: Unauthorized):  # noqa: ANN202
+    message = f"{exc.message} Un lien de réinitialisation ne sert qu'une fois et vaut une heure."
+    return link_invalid(message, "auth.forgot_password", "Demander un nouveau lien")
+
+
+def link_invalid(message: str, retry_endpoint: str, retry_label: str):  # noqa: ANN201
+    """An e-mailed link that no longer works (tampered, expired, used): say why and offer a new one."""
+    return render_template(
+        "auth/link_invalid.html", message=message, retry_url=url_for(retry_endpoint), retry_label=retry_label
+    ), 400
+
+
+# --- The account page --------------------------------------------------------------------------
+
+
+@bp.route("/compte")
+@login_required
+def account():
+    return _account_page({})
+
+
+@bp.route("/compte/mot-de-passe", methods=["POST"])
+@login_required
+def change_password():
+    data, errors = load_form(ChangePasswordFormSchema())
+    if not errors:
+        user = current_user._get_current_object()
+        try:
+            services.change_password(user, data["current_password"], data["password"])
+        except AppError as exc:
+            errors = app_error_fields(exc)
+        else:
+            login_user(user)  # the new token_version: this session stays, the others end
+            commit_and_deliver()
+            flash("Votre mot de passe est modifié. Vos autres sessions sont fermées.", "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(errors)
+
+
+def _account_page(errors: dict):  # noqa: ANN202
+    return render_template(
+        "auth/account.html", user=current_user, role_label=services.role_label(current_user), errors=errors
+    ), 422 if errors else 200

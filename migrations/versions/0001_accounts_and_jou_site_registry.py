@@ -80,6 +80,7 @@ def upgrade():
     sa.Column('contact_name', sa.String(length=120), nullable=False),
     sa.Column('contact_email', sa.String(length=254), nullable=False),
     sa.Column('contact_phone', sa.String(length=20), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('submitted_at', core.models.UTCDateTime(), nullable=True),
     sa.Column('reviewed_at', core.models.UTCDateTime(), nullable=True),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),

@@ -1,0 +1,58 @@
+"""Admin page: the department → regional group (GR) mapping."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from core.auth.access import require
+from core.auth.models import Role
+from core.errors import ValidationFailed
+from core.extensions import db
+from core.geography.groups import department_mapping, regional_groups, set_department_mapping
+from core.geography.territories import DEPARTMENT_REGION, DEPARTMENTS, region_name
+
+bp = Blueprint("geo", __name__)
+
+FIELD_PREFIX = "dep-"
+
+
+@bp.route("/admin/groupes-regionaux", methods=["GET", "POST"])
+def regional_group_mapping():
+    require(Role.ADMIN)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        submitted = {
+            key.removeprefix(FIELD_PREFIX): value.strip()
+            for key, value in request.form.items()
+            if key.startswith(FIELD_PREFIX)
+        }
+        try:
+            changed = set_department_mapping(submitted)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(f"Correspondance enregistrée ({changed} département(s) modifié(s)).", "success")
+            return redirect(url_for("geo.regional_group_mapping"))
+    mapping = department_mapping()
+    if errors:
+        mapping = {**mapping, **{k.removeprefix(FIELD_PREFIX): v for k, v in request.form.items()}}
+    rows = [
+        {
+            "code": code,
+            "name": name,
+            "region": region_name(DEPARTMENT_REGION[code]),
+            "group": mapping.get(code, ""),
+        }
+        for code, name in DEPARTMENTS.items()
+    ]
+    groups = regional_groups()
+    return render_template(
+        "geography/regional_groups.html",
+        rows=rows,
+        groups=[g for g in groups if not g.abroad],
+        abroad=[g for g in groups if g.abroad],
+        errors=errors,
+        prefix=FIELD_PREFIX,
+    ), (422 if errors else 200)

@@ -1,0 +1,182 @@
+"""The mail layer: composed in French, queued in the transaction, delivered after commit, retried."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from sqlalchemy import select
+
+from core.auth.services import find_user_by_email
+from core.extensions import db
+from core.mail import (
+    Attachment,
+    InlineImage,
+    OutgoingMail,
+    commit_and_deliver,
+    compose,
+    deliver_pending,
+    queue_mail,
+)
+from tests.plugins.mail import free_port, html_body, link_path, read_eml, text_body
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nSUMMARY:Visite à l'usine\r\nEND:VCALENDAR\r\n".encode()
+
+
+def queue_test_mail(to: str = "visiteur@example.org", **kw) -> OutgoingMail:
+    return queue_mail(
+        to,
+        "Réinitialisation de votre mot de passe",
+        "auth/reset_password",
+        name="Éloïse",
+        link="http://127.0.0.1:5000/x",
+        valid_minutes=60,
+        **kw,
+    )
+
+
+def pending() -> list[OutgoingMail]:
+    return list(db.session.scalars(select(OutgoingMail).where(OutgoingMail.sent_at.is_(None))))
+
+
+def test_message_is_french_text_and_html_with_inline_image_and_attachment(db_session, smtp_server):
+    queue_test_mail(
+        to_name="Éloïse Dupré",
+        inline={"qr": InlineImage(PNG)},
+        attachments=[Attachment("visite.ics", ICS, "text/calendar")],
+    )
+    report = commit_and_deliver()
+    assert (report.sent, report.failed) == (1, 0)
+
+    [envelope] = smtp_server.envelopes
+    assert envelope.mail_from == "no-reply@soce.fr"
+    assert envelope.rcpt_tos == ["visiteur@example.org"]
+    message: EmailMessage = envelope.message
+    assert message["Subject"] == "Réinitialisation de votre mot de passe"
+    assert str(message["To"]) == "Éloïse Dupré <visiteur@example.org>"
+    assert message["Message-ID"] and message["Date"]
+    assert "Bonjour Éloïse" in text_body(message)
+    assert "Bonjour Éloïse" in html_body(message)
+
+    [image] = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert image.get_content() == PNG
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "visite.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_payload(decode=True) == ICS
+
+
+def test_inline_image_sits_beside_the_html_under_its_content_id(db_session):
+    message = compose(
+        "a@example.org",
+        "Sujet",
+        "auth/reset_password",
+        inline={"qr": InlineImage(PNG)},
+        name="A",
+        link="http://x/",
+        valid_minutes=60,
+    )
+    related = message.get_body(preferencelist=("related",))
+    assert related is not None and related.get_content_type() == "multipart/related"
+    [image] = [p for p in related.iter_parts() if p.get_content_type() == "image/png"]
+    assert image["Content-ID"].startswith("<") and image["Content-ID"].endswith(">")
+    assert message.get_body(preferencelist=("plain",)) is not None
+
+
+def test_rolled_back_action_sends_nothing(db_session, smtp_server):
+    queue_test_mail()
+    db_session.rollback()
+    assert deliver_pending().sent == 0
+    assert smtp_server.messages == []
+    assert pending() == []
+
+
+def test_outbox_mode_writes_a_parseable_eml(db_session, outbox):
+    mail = queue_test_mail(attachments=[Attachment("visite.ics", ICS, "text/calendar")])
+    commit_and_deliver()
+    [path] = list(outbox.glob("*.eml"))
+    message = read_eml(path)
+    assert message["To"] == "visiteur@example.org"
+    assert message["Subject"] == "Réinitialisation de votre mot de passe"
+    assert "Bonjour Éloïse" in text_body(message)
+    assert [a.get_filename() for a in message.iter_attachments()] == ["visite.ics"]
+    assert mail.sent_at is not None
+
+
+def test_smtp_down_keeps_the_message_then_retry_delivers_it(
+    app, client, db_session, smtp_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there
+    form = {
+        "name": "Alice",
+        "email": "alice@usine.example",
+        "password": "x" * 12,
+        "password_confirm": "x" * 12,
+    }
+    response = client.post("/inscription", data=form)
+
+    assert response.status_code == 302  # the sign-up itself succeeded
+    assert find_user_by_email("alice@usine.example") is not None
+    [queued] = pending()
+    assert queued.attempts == 1 and queued.locked_until is None
+    assert "ConnectionRefusedError" in queued.last_error
+    assert smtp_server.messages == []
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)  # the server is back
+    result = app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert result.exit_code == 0, result.output
+    assert "1 envoyé(s), 0 en échec" in result.output
+    [message] = smtp_server.to("alice@usine.example")
+    assert queued.sent_at is not None and queued.attempts == 2 and queued.last_error == ""
+
+    # The link in the late message still confirms the account.
+    client.get(link_path(message, "/inscription/confirmer/"))
+    assert find_user_by_email("alice@usine.example").email_confirmed_at is not None
+
+
+def test_retry_reports_failures_and_stops_at_the_first_unreachable_server(app, db_session, smtp_down):
+    for i in range(3):
+        queue_test_mail(f"p{i}@example.org")
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert result.exit_code == 1
+    assert "0 envoyé(s), 1 en échec, 2 non tenté(s)" in result.output
+    assert sorted(m.attempts for m in pending()) == [0, 0, 1]
+
+    status = app.test_cli_runner().invoke(args=["mail", "status"])
+    assert "3 en attente" in status.output and "ConnectionRefusedError" in status.output
+
+
+def test_retry_gives_up_after_max_attempts(app, db_session, smtp_server, monkeypatch):
+    mail = queue_test_mail()
+    mail.attempts = 8
+    db_session.commit()
+    assert deliver_pending().sent == 0
+    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 9)
+    assert deliver_pending().sent == 1
+
+
+def test_a_message_is_sent_once_even_if_delivered_twice(db_session, smtp_server):
+    mail = queue_test_mail()
+    db_session.commit()
+    assert deliver_pending([mail.id]).sent == 1
+    assert deliver_pending([mail.id]).sent == 0
+    assert deliver_pending().sent == 0
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_leased_message_is_left_to_its_holder(db_session, smtp_server):
+    from datetime import timedelta
+
+    from core.models import utcnow
+
+    mail = queue_test_mail()
+    mail.locked_until = utcnow() + timedelta(minutes=1)  # another process is sending it
+    db_session.commit()
+    assert deliver_pending().sent == 0
+    mail.locked_until = utcnow() - timedelta(seconds=1)  # …and died
+    db_session.commit()
+    assert deliver_pending().sent == 1
