@@ -52,10 +52,14 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from core.geography import views as geo_views
     from jou import api as jou_api
     from jou import views as jou_views
+    from jou.bookings import views as booking_views
+    from jou.bookings import views_files as booking_files_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(jou_views.bp)
+    app.register_blueprint(booking_views.bp)
+    app.register_blueprint(booking_files_views.bp)
     app.register_blueprint(geo_views.bp)
     for blp in (auth_api.blp, *jou_api.blueprints):
         api.register_blueprint(blp)

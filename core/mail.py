@@ -220,6 +220,9 @@ def deliver_pending(ids: Iterable[int] | None = None) -> DeliveryReport:
     if ids is not None:
         query = query.where(OutgoingMail.id.in_(list(ids)))
     candidates = list(db.session.scalars(query))
+    # End the read transaction: on SQLite a transaction that reads, then writes after another writer
+    # committed, fails with "database is locked". Every write below starts its own transaction.
+    db.session.commit()
     report = DeliveryReport()
     with _transport() as transport:
         for position, mail_id in enumerate(candidates):
@@ -230,9 +233,7 @@ def deliver_pending(ids: Iterable[int] | None = None) -> DeliveryReport:
             try:
                 transport.send(mail)
             except (smtplib.SMTPException, OSError) as exc:
-                mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                mail.locked_until = None
-                db.session.commit()
+                _finish(mail_id, last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_until=None)
                 report.failed += 1
                 log.warning("Courriel %s vers %s non envoyé : %s", mail.id, mail.to_address, exc)
                 if transport.unreachable:
@@ -240,19 +241,33 @@ def deliver_pending(ids: Iterable[int] | None = None) -> DeliveryReport:
                     report.skipped += len(candidates) - position - 1
                     break
             else:
-                mail.sent_at = utcnow()
-                mail.last_error = ""
-                mail.locked_until = None
-                db.session.commit()
+                _finish(mail_id, sent_at=utcnow(), last_error="", locked_until=None)
                 report.sent += 1
     return report
+
+
+def _finish(mail_id: int, **values) -> None:
+    db.session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id == mail_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _max_attempts() -> int:
     return int(current_app.config.get("MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
 
 
-def _claim(mail_id: int) -> OutgoingMail | None:
+@dataclass(frozen=True)
+class Envelope:
+    id: int
+    to_address: str
+    message: bytes
+
+
+def _claim(mail_id: int) -> Envelope | None:
     """Take the message's lease with one conditional UPDATE; None if someone else has it or sent it."""
     now = utcnow()
     lease = timedelta(seconds=3 * float(current_app.config["MAIL_TIMEOUT"]) + 30)
@@ -266,16 +281,23 @@ def _claim(mail_id: int) -> OutgoingMail | None:
         .values(locked_until=now + lease, attempts=OutgoingMail.attempts + 1, last_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     if result.rowcount != 1:
+        db.session.commit()
         return None
-    return db.session.get(OutgoingMail, mail_id, populate_existing=True)
+    # Read inside the claiming transaction, so sending touches no database afterwards.
+    row = db.session.execute(
+        select(OutgoingMail.id, OutgoingMail.to_address, OutgoingMail.message).where(
+            OutgoingMail.id == mail_id
+        )
+    ).one()
+    db.session.commit()
+    return Envelope(*row)
 
 
 class _Transport:
     unreachable = False
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: Envelope) -> None:
         raise NotImplementedError
 
     def __enter__(self) -> _Transport:
@@ -294,7 +316,7 @@ class _OutboxTransport(_Transport):
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: Envelope) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         (self.directory / f"{stamp}-{mail.id:06d}.eml").write_bytes(mail.message)
@@ -328,7 +350,7 @@ class _SMTPTransport(_Transport):
             raise
         return smtp
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, mail: Envelope) -> None:
         if self.smtp is None:
             self.smtp = self._connect()
         envelope_from = parseaddr(self.config["MAIL_SENDER"])[1]

@@ -268,4 +268,6 @@ def _site_page_url() -> Callable[[int], str]:
 SITE_ID_MARK = 987654321
 
 
-blueprints = (editions_blp, sites_blp)
+from jou.bookings.api import blp as bookings_blp  # noqa: E402 - bookings build on the registry
+
+blueprints = (editions_blp, sites_blp, bookings_blp)

@@ -42,6 +42,9 @@ class Edition(TimestampMixin, db.Model):
     registration_closes: Mapped[date] = mapped_column(Date)
     booking_opens: Mapped[date] = mapped_column(Date)
     booking_closes: Mapped[date] = mapped_column(Date)
+    # Seats one booking may take, and confirmed bookings one email may hold, in this edition.
+    max_party_size: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    max_bookings_per_email: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
     sites: Mapped[list[Site]] = relationship(back_populates="edition")
 
@@ -181,3 +184,6 @@ def search_key(value: str | None) -> str:
 @event.listens_for(Site, "before_update")
 def _refresh_search_text(_mapper, _connection, site: Site) -> None:  # noqa: ANN001
     site.search_text = search_key(" ".join((site.company_name or "", site.name or "", site.city or "")))
+
+
+from jou.bookings import models as _booking_models  # noqa: E402, F401 - registers the tables

@@ -194,3 +194,28 @@ def test_an_edition_is_open_for_registration_and_booking_whatever_the_day(start)
         assert dates.booking_opens <= today <= dates.booking_closes
         assert dates.booking_closes == dates.saturday
     assert upcoming_edition_dates(date(2026, 11, 26)).friday == date(2027, 3, 19)
+
+
+def test_upcoming_edition_has_nearly_full_slots_and_a_full_one_with_a_waiting_list(demo):
+    from jou.bookings.models import Booking, WaitlistEntry
+
+    slots = [s for site in sites_of(demo.upcoming_year, SiteStatus.APPROVED) for s in site.slots]
+    public = [s for s in slots if s.audience == Audience.PUBLIC]
+    full = [s for s in public if s.seats_left == 0]
+    assert full, "one public slot is full"
+    assert (
+        db.session.scalar(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.slot_id == full[0].id))
+        >= 2
+    )
+    assert sum(1 for s in public if 0 < s.seats_left <= 3) >= 3
+    assert any(s.seats_taken > 0 for s in slots if s.audience == Audience.SCHOOLS)
+    # Seats taken are exactly the confirmed bookings' party sizes.
+    for slot in slots:
+        taken = db.session.scalar(
+            select(func.coalesce(func.sum(Booking.party_size), 0)).where(
+                Booking.slot_id == slot.id, Booking.status == "confirmed"
+            )
+        )
+        assert slot.seats_taken == taken
+    # Bookable today: within the booking window.
+    assert sum(1 for s in public if s.seats_left > 0) >= 10

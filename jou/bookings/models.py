@@ -1,0 +1,126 @@
+"""Bookings of visit slots and their waiting lists.
+
+A booking holds seats of one slot: `party_size` seats, taken and given back only by conditional UPDATEs
+in jou.bookings.services. A public booking is a party of people (women/men/unspecified, unspecified by
+default); a school booking is a class: pupils as counts (girls/boys/unspecified — never names) plus
+accompanying adults, so `party_size == female + male + unspecified + adults` for both kinds.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.models import HeadcountMixin, TimestampMixin, UTCDateTime, headcount_check, utcnow
+from jou.models import Slot
+
+
+class BookingKind(enum.StrEnum):
+    PUBLIC = "public"  # a party of the general public (Saturday)
+    SCHOOL = "school"  # a class with its teachers (Friday)
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    CANCELLED = "cancelled"
+
+
+# Class levels a teacher picks from (collège, lycée, voie professionnelle, post-bac).
+SCHOOL_LEVELS = {
+    "6e": "Sixième",
+    "5e": "Cinquième",
+    "4e": "Quatrième",
+    "3e": "Troisième",
+    "2nde": "Seconde",
+    "1re": "Première",
+    "Tle": "Terminale",
+    "CAP": "CAP",
+    "Bac pro": "Bac professionnel",
+    "BTS": "BTS",
+    "BUT": "BUT",
+    "CPGE": "Classe préparatoire",
+}
+
+
+class Booking(HeadcountMixin, TimestampMixin, db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        headcount_check(),
+        CheckConstraint("party_size > 0", name="party_size_positive"),
+        CheckConstraint("adults >= 0", name="adults_nonneg"),
+        CheckConstraint("female + male + unspecified + adults = party_size", name="party_matches_headcount"),
+        CheckConstraint("kind IN ('public', 'school')", name="kind_known"),
+        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status_known"),
+        Index("ix_bookings_slot_status", "slot_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=BookingStatus.CONFIRMED)
+    party_size: Mapped[int] = mapped_column(Integer)
+    adults: Mapped[int] = mapped_column(Integer, default=0)
+    uai: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    level: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A resubmitted form or API call carries the same key: the constraint makes it one booking.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+
+    slot: Mapped[Slot] = relationship(Slot)
+
+    # Not a column: services.book() sets it on a booking returned again for a replayed idempotency key.
+    replayed = False
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == BookingStatus.CONFIRMED
+
+    @property
+    def pupils(self) -> int:
+        return self.female + self.male + self.unspecified
+
+    def __repr__(self) -> str:
+        return f"<Booking {self.id} slot={self.slot_id} {self.kind} {self.party_size} {self.status}>"
+
+
+class WaitlistEntry(HeadcountMixin, TimestampMixin, db.Model):
+    """A party waiting for a full public slot; promoted in order of `created_at` (then id)."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        headcount_check(),
+        CheckConstraint("party_size > 0", name="party_size_positive"),
+        CheckConstraint("female + male + unspecified = party_size", name="party_matches_headcount"),
+        CheckConstraint("status IN ('waiting', 'promoted', 'cancelled')", name="status_known"),
+        Index("ix_waitlist_entries_slot_status", "slot_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    party_size: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default=WaitlistStatus.WAITING)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
+
+    slot: Mapped[Slot] = relationship(Slot)
+    booking: Mapped[Booking | None] = relationship(Booking)
+
+    def __repr__(self) -> str:
+        return f"<WaitlistEntry {self.id} slot={self.slot_id} {self.party_size} {self.status}>"

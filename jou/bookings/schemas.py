@@ -1,0 +1,149 @@
+"""What the booking API and pages accept and show.
+
+Input schemas check shapes and formats; the rules that need the slot or the edition (party limit,
+acknowledgements, window, per-email limits, seats) live in jou.bookings.services.
+"""
+
+from marshmallow import ValidationError, fields, validate
+
+from core.identifiers import normalise_uai, uai_is_valid
+from core.validation import BaseSchema, FrenchPhone, LowerEmail, text
+from jou.bookings.models import SCHOOL_LEVELS
+from jou.schemas import UTCDateTime
+
+MAX_PARTY = 100  # the edition's own limit (max_party_size) is checked by the service
+MAX_CLASS = 200
+CONSENT_MESSAGE = "Votre accord est nécessaire pour enregistrer la réservation."
+PRIVACY_NOTICE = (
+    "Vos nom, e-mail et téléphone servent uniquement à gérer cette visite (billet, changements, "
+    "annulation) ; l'usine voit la liste des réservations de son créneau. Ils sont effacés après "
+    "l'édition, et sur simple demande."
+)
+
+
+class Uai(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
+        uai = normalise_uai(super()._deserialize(value, attr, data, **kwargs))
+        if not uai_is_valid(uai):
+            raise ValidationError("Code UAI invalide (7 chiffres et une lettre, par exemple 0750001A).")
+        return uai
+
+
+def _count(**kwargs) -> fields.Integer:
+    return fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_CLASS), **kwargs)
+
+
+def _consent() -> fields.Boolean:
+    return fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error=CONSENT_MESSAGE),
+        error_messages={"required": CONSENT_MESSAGE},
+        metadata={"description": PRIVACY_NOTICE},
+    )
+
+
+class ContactSchema(BaseSchema):
+    name = text(120)
+    email = LowerEmail(required=True)
+    phone = FrenchPhone(load_default=None, allow_none=True)
+    consent = _consent()
+
+
+class PublicBookingInputSchema(ContactSchema):
+    """A party of the general public (public slots, Saturday)."""
+
+    party_size = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_PARTY),
+        metadata={"description": "Nombre de personnes (limite par réservation fixée par l'édition)"},
+    )
+    female = _count(metadata={"description": "Femmes et filles (facultatif)"})
+    male = _count(metadata={"description": "Hommes et garçons (facultatif) ; le reste est « non précisé »"})
+    ack_min_age = fields.Boolean(
+        load_default=False, metadata={"description": "Obligatoire si le créneau a un âge minimum"}
+    )
+    ack_equipment = fields.Boolean(
+        load_default=False, metadata={"description": "Obligatoire si le créneau impose des équipements"}
+    )
+
+
+class WaitlistInputSchema(PublicBookingInputSchema):
+    """The same party as a public booking, waiting for seats."""
+
+
+class SchoolBookingInputSchema(ContactSchema):
+    """A class and its accompanying adults (schools slots, Friday). Pupils are counts, never names."""
+
+    uai = Uai(required=True, metadata={"description": "Code UAI de l'établissement (ex. 0750001A)"})
+    level = fields.String(required=True, validate=validate.OneOf(list(SCHOOL_LEVELS)))
+    female = _count(metadata={"description": "Filles"})
+    male = _count(metadata={"description": "Garçons"})
+    unspecified = _count(metadata={"description": "Élèves sans genre précisé"})
+    adults = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_CLASS, error="Au moins un adulte accompagne la classe."),
+    )
+    # School slots have a minimum age and equipment notices too; the teacher acknowledges them.
+    ack_min_age = fields.Boolean(load_default=False)
+    ack_equipment = fields.Boolean(load_default=False)
+
+
+class ChangePartySchema(BaseSchema):
+    """Public booking: party_size (and optionally female/male). School booking: the four counts."""
+
+    party_size = fields.Integer(validate=validate.Range(min=1, max=MAX_PARTY))
+    female = fields.Integer(validate=validate.Range(min=0, max=MAX_CLASS))
+    male = fields.Integer(validate=validate.Range(min=0, max=MAX_CLASS))
+    unspecified = fields.Integer(validate=validate.Range(min=0, max=MAX_CLASS))
+    adults = fields.Integer(validate=validate.Range(min=1, max=MAX_CLASS))
+
+
+# ---- output ------------------------------------------------------------------------------------------
+
+
+class BookedSlotSchema(BaseSchema):
+    id = fields.Integer()
+    day = fields.Date()
+    start = fields.Time(format="%H:%M")
+    end = fields.Time(format="%H:%M")
+    audience = fields.String()
+    site_id = fields.Integer()
+    site_name = fields.String(attribute="site.name")
+    company_name = fields.String(attribute="site.company_name")
+    city = fields.String(attribute="site.city")
+
+
+class BookingSchema(BaseSchema):
+    id = fields.Integer()
+    slot_id = fields.Integer()
+    kind = fields.String(metadata={"description": "public ou school"})
+    status = fields.String(metadata={"description": "confirmed ou cancelled"})
+    party_size = fields.Integer(
+        metadata={"description": "Places occupées (élèves + adultes pour une classe)"}
+    )
+    female = fields.Integer()
+    male = fields.Integer()
+    unspecified = fields.Integer()
+    adults = fields.Integer()
+    uai = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    cancelled_at = UTCDateTime(allow_none=True)
+    slot = fields.Nested(BookedSlotSchema)
+    ticket_token = fields.String(metadata={"description": "Jeton signé du billet (contenu du QR code)"})
+    qr_png_url = fields.String()
+    qr_svg_url = fields.String()
+    ics_url = fields.String()
+    manage_url = fields.String(metadata={"description": "Lien signé pour voir, modifier ou annuler"})
+
+
+class WaitlistEntrySchema(BaseSchema):
+    id = fields.Integer()
+    slot_id = fields.Integer()
+    party_size = fields.Integer()
+    status = fields.String(metadata={"description": "waiting, promoted ou cancelled"})
+    position = fields.Integer(metadata={"description": "Rang dans la liste d'attente (1 = le prochain)"})
+    created_at = UTCDateTime()

@@ -1,0 +1,378 @@
+"""Booking pages: book a slot (party or class), the waiting list, the manage page behind the signed link,
+and the factory's view of its bookings (list, CSV export, message to the bookers of a slot).
+
+Each view: load the object (404) → authorise → validate with the booking schemas (422, French messages
+beside the fields) → call jou.bookings.services → commit once → respond. The rules live in the services.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import MultiDict
+
+from core.auth.access import require
+from core.auth.models import Role
+from core.errors import AppError, NotFound
+from core.extensions import db
+from core.formatting import french_date, french_datetime, french_time
+from core.mail import commit_and_deliver, forget_queued
+from core.validation import BaseSchema, Text, display_phone, form_data, text
+from jou import services as site_services
+from jou.bookings import notify, schemas, services, tokens
+from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
+from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
+
+bp = Blueprint("bookings", __name__)
+
+
+class SlotMessageSchema(BaseSchema):
+    """A factory's message to the bookers of one slot. (Belongs in jou.bookings.schemas; kept here until
+    the schemas' owner moves it.)"""
+
+    subject = text(150)
+    body = text(5000)
+
+
+BAD_LINK = (
+    "Ce lien de réservation n'est pas valide : il a peut-être été coupé ou modifié. "
+    "Utilisez le lien complet reçu par e-mail."
+)
+CSV_HEADER = [
+    "Jour",
+    "Début",
+    "Fin",
+    "Public",
+    "Statut",
+    "Nom",
+    "E-mail",
+    "Téléphone",
+    "Places",
+    "Femmes / filles",
+    "Hommes / garçons",
+    "Non précisé",
+    "Accompagnateurs",
+    "UAI",
+    "Niveau",
+    "Réservé le",
+]
+STATUS_LABELS = {BookingStatus.CONFIRMED: "Confirmée", BookingStatus.CANCELLED: "Annulée"}
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {
+        "AUDIENCE_LABELS": AUDIENCE_LABELS,
+        "SCHOOL_LEVELS": SCHOOL_LEVELS,
+        "BOOKING_STATUS_LABELS": STATUS_LABELS,
+    }
+
+
+# --- booking ------------------------------------------------------------------------------------------
+
+
+@bp.route("/creneaux/<int:slot_id>/reserver", methods=["GET", "POST"])
+def book(slot_id: int):
+    slot = services.bookable_slot(slot_id)
+    errors: dict = {}
+    values: dict = {"idempotency_key": uuid.uuid4().hex, "party_size": "1"}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        schema = _booking_schema(slot)
+        try:
+            data = _load(schema, request.form)
+            # SQLite: the booking transaction must begin with its write (see jou.bookings.services).
+            db.session.commit()
+            booking = services.book(slot.id, data, idempotency_key=values.get("idempotency_key") or None)
+            if not getattr(booking, "replayed", False):
+                notify.queue_confirmation(booking)
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            forget_queued()
+            errors = _page_errors(exc)
+            status = exc.status if isinstance(exc, AppError) and exc.status == 409 else 422
+            return _render_booking_form(services.bookable_slot(slot_id), values, errors, status=status)
+        commit_and_deliver()
+        return redirect(url_for("bookings.manage", token=tokens.manage_token(booking)))
+    return _render_booking_form(slot, values, errors)
+
+
+@bp.route("/creneaux/<int:slot_id>/liste-attente", methods=["POST"])
+def join_waitlist(slot_id: int):
+    slot = services.bookable_slot(slot_id)
+    values = request.form.to_dict()
+    try:
+        data = _load(schemas.WaitlistInputSchema(), request.form)
+        entry = services.join_waitlist(slot.id, data)
+    except (ValidationError, AppError) as exc:
+        db.session.rollback()
+        forget_queued()
+        slot = services.bookable_slot(slot_id)
+        return _render_booking_form(slot, {}, {}, waitlist_values=values, waitlist_errors=_page_errors(exc))
+    commit_and_deliver()
+    flash(
+        f"Vous êtes inscrit·e sur la liste d'attente ({entry.party_size} "
+        f"{'place' if entry.party_size == 1 else 'places'}). Si des places se libèrent, "
+        f"vous recevrez votre billet par e-mail à {entry.email}.",
+        "success",
+    )
+    return redirect(url_for("jou.site_detail", site_id=slot.site_id))
+
+
+# --- manage (signed link) -----------------------------------------------------------------------------
+
+
+@bp.route("/reservations/<token>")
+def manage(token: str):
+    booking = _booking(token)
+    return _render_manage(booking, token)
+
+
+@bp.route("/reservations/<token>/modifier", methods=["POST"])
+def change(token: str):
+    booking = _booking(token)
+    values = request.form.to_dict()
+    try:
+        data = _load(schemas.ChangePartySchema(), request.form)
+        services.change_party(booking, data)
+    except (ValidationError, AppError) as exc:
+        db.session.rollback()
+        forget_queued()
+        booking = _booking(token)
+        return _render_manage(booking, token, values, _page_errors(exc))
+    commit_and_deliver()
+    flash("Votre réservation est modifiée.", "success")
+    return redirect(url_for("bookings.manage", token=token))
+
+
+@bp.route("/reservations/<token>/annuler", methods=["GET", "POST"])
+def cancel(token: str):
+    booking = _booking(token)
+    if request.method == "GET" or not booking.is_confirmed:
+        return render_template("jou/bookings/cancel.html", booking=booking, token=token)
+    try:
+        services.cancel_booking(booking)
+        notify.queue_cancellation(booking)
+    except AppError as exc:
+        db.session.rollback()
+        forget_queued()
+        flash(exc.message, "error")
+        return redirect(url_for("bookings.manage", token=token))
+    commit_and_deliver()
+    flash(
+        "Votre réservation est annulée : les places sont libérées. Merci de nous avoir prévenus.", "success"
+    )
+    return redirect(url_for("bookings.manage", token=token))
+
+
+# --- factory ------------------------------------------------------------------------------------------
+
+
+@bp.route("/mes-sites/<int:site_id>/reservations")
+def site_bookings(site_id: int):
+    site = _own_site(site_id)
+    return render_template(
+        "jou/bookings/site_bookings.html", site=site, slots=_slots_with_bookings(site), message_slot_id=None
+    )
+
+
+@bp.route("/mes-sites/<int:site_id>/reservations.csv")
+def site_bookings_csv(site_id: int):
+    site = _own_site(site_id)
+    out = io.StringIO()
+    # French Excel reads UTF-8 only with the BOM, and splits columns on ';'.
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(CSV_HEADER)
+    for slot, bookings, _waiting in _slots_with_bookings(site):
+        writer.writerows(_csv_row(slot, b) for b in bookings)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="reservations-site-{site.id}.csv"'},
+    )
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/message", methods=["POST"])
+def message_bookers(site_id: int, slot_id: int):
+    site = _own_site(site_id)
+    slot = next((s for s in site.slots if s.id == slot_id), None)
+    if slot is None:
+        raise NotFound("Créneau introuvable.")
+    try:
+        data = _load(SlotMessageSchema(), request.form)
+        queued = notify.queue_slot_message(slot, data["subject"], data["body"])
+    except (ValidationError, AppError) as exc:
+        db.session.rollback()
+        forget_queued()
+        return render_template(
+            "jou/bookings/site_bookings.html",
+            site=site,
+            slots=_slots_with_bookings(site),
+            message_slot_id=slot.id,
+            values=request.form.to_dict(),
+            errors=_page_errors(exc),
+        ), 422
+    commit_and_deliver()
+    flash(f"Message envoyé aux personnes inscrites ({len(queued)} destinataire(s)).", "success")
+    return redirect(url_for("bookings.site_bookings", site_id=site.id, _anchor=f"creneau-{slot.id}"))
+
+
+# --- view-side helpers --------------------------------------------------------------------------------
+
+
+def _own_site(site_id: int) -> Site:
+    """The site's bookings are for its own factory contact and staff only; other factories get a 404,
+    so a site's existence is not confirmed to them."""
+    user = require(Role.FACTORY, Role.ADMIN)
+    site = site_services.get_site(site_id)
+    if not site_services.can_edit_site(user, site):
+        raise NotFound("Site introuvable.")
+    return site
+
+
+def _booking(token: str) -> Booking:
+    try:
+        return tokens.booking_from_manage_token(token)
+    except AppError as exc:
+        raise NotFound(BAD_LINK) from exc
+
+
+def _booking_schema(slot: Slot) -> Schema:
+    if slot.audience == Audience.SCHOOLS:
+        return schemas.SchoolBookingInputSchema()
+    return schemas.PublicBookingInputSchema()
+
+
+def _load(schema: Schema, form: MultiDict) -> dict:
+    """The form through the schema. A select or number left blank is a missing value ("Ce champ est
+    obligatoire."), not an invalid one; text inputs keep their blank, which Text reports the same way."""
+    data = form_data(form, schema)
+    return schema.load({k: v for k, v in data.items() if v != "" or isinstance(schema.fields.get(k), Text)})
+
+
+def _page_errors(exc: ValidationError | AppError) -> dict[str, list[str]]:
+    """Messages keyed by input name; a service error without a field goes above the form."""
+    if isinstance(exc, ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
+    else:
+        messages = exc.fields or {"_form": [exc.message]}
+    errors: dict[str, list[str]] = {}
+    for name, value in messages.items():
+        errors.setdefault(str(name), []).extend(_strings(value))
+    return errors
+
+
+def _strings(value) -> Iterable[str]:  # noqa: ANN001 - lists, dicts or a message
+    if isinstance(value, dict):
+        for inner in value.values():
+            yield from _strings(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _strings(inner)
+    else:
+        yield str(value)
+
+
+def _render_booking_form(
+    slot: Slot,
+    values: dict,
+    errors: dict,
+    *,
+    waitlist_values: dict | None = None,
+    waitlist_errors: dict | None = None,
+    status: int | None = None,
+):
+    if slot.audience == Audience.SCHOOLS and "party_size" in errors:
+        # A class has no party-size field: "not enough seats for the class" goes above the form.
+        errors = {**errors, "_form": errors.get("_form", []) + errors.pop("party_size")}
+    status = status or (422 if errors or waitlist_errors else 200)
+    edition = slot.site.edition
+    return render_template(
+        "jou/bookings/book.html",
+        slot=slot,
+        site=slot.site,
+        values=values,
+        errors=errors,
+        # A visitor turned away by "complet" finds the waiting-list form filled with what they typed.
+        waitlist_values=waitlist_values or {"party_size": "1", **_without(values, "consent")},
+        waitlist_errors=waitlist_errors or {},
+        party_choices=[(str(n), str(n)) for n in range(1, edition.max_party_size + 1)],
+        level_choices=list(SCHOOL_LEVELS.items()),
+        full=slot.seats_left <= 0,
+    ), status
+
+
+def _render_manage(booking: Booking, token: str, values: dict | None = None, errors: dict | None = None):
+    slot = booking.slot
+    edition = slot.site.edition
+    if values is None:
+        values = {
+            "party_size": str(booking.party_size),
+            "female": str(booking.female),
+            "male": str(booking.male),
+            "unspecified": str(booking.unspecified),
+            "adults": str(booking.adults),
+        }
+    # The party may grow by the seats still free, within the edition's limit per booking.
+    largest = min(edition.max_party_size, booking.party_size + max(slot.seats_left, 0))
+    return render_template(
+        "jou/bookings/manage.html",
+        booking=booking,
+        slot=slot,
+        site=slot.site,
+        token=token,
+        ticket=tokens.ticket_token(booking),
+        values=values,
+        errors=errors or {},
+        party_choices=[(str(n), str(n)) for n in range(1, max(largest, booking.party_size) + 1)],
+    ), (422 if errors else 200)
+
+
+def _without(values: dict, *names: str) -> dict:
+    return {k: v for k, v in values.items() if k not in names}
+
+
+def _slots_with_bookings(site: Site) -> list[tuple[Slot, list[Booking], int]]:
+    """Each slot with its confirmed bookings and the number of people on its waiting list."""
+    return [
+        (
+            slot,
+            services.bookings_of_slot(slot.id),
+            sum(e.party_size for e in services.waitlist_of_slot(slot.id)),
+        )
+        for slot in site.slots
+    ]
+
+
+def _csv_row(slot: Slot, booking: Booking) -> list[str]:
+    cells = [
+        french_date(slot.day),
+        french_time(slot.start),
+        french_time(slot.end),
+        AUDIENCE_LABELS.get(slot.audience, slot.audience),
+        STATUS_LABELS.get(booking.status, booking.status),
+        booking.name,
+        booking.email,
+        display_phone(booking.phone),
+        booking.party_size,
+        booking.female,
+        booking.male,
+        booking.unspecified,
+        booking.adults,
+        booking.uai or "",
+        SCHOOL_LEVELS.get(booking.level or "", booking.level or ""),
+        french_datetime(booking.created_at),
+    ]
+    return [_safe_cell(c) for c in cells]
+
+
+def _safe_cell(value: object) -> str:
+    """Text typed by the public must not run as a spreadsheet formula."""
+    cell = str(value)
+    return "'" + cell if cell[:1] in {"=", "+", "-", "@", "\t", "\r"} else cell

@@ -1,0 +1,114 @@
+"""Booking on a phone in Chromium: list → factory page → two seats on a public slot → confirmation with
+the QR ticket and the .ics link → the manage link → cancel; the seats come back."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.auth.models import Role
+from core.extensions import db
+from jou.bookings.models import Booking, BookingStatus
+from jou.models import Slot
+from tests.factories import make_edition, make_site, make_user, slot_data
+from tests.plugins.browser import PHONE
+
+pytestmark = pytest.mark.browser
+
+CAPACITY = 12
+
+
+@pytest.fixture
+def public_slot_id(live_server, committed_db) -> int:
+    """A published factory with a Friday class slot and a Saturday public slot, open for booking."""
+    edition = make_edition(date.today().year + 1, booking_opens=date.today() - timedelta(days=1))
+    site = make_site(
+        make_user(Role.FACTORY, email="usine@example.org"),
+        edition,
+        status="approved",
+        name="Fonderie de Gerland",
+        slots=[
+            slot_data(day=edition.friday, audience="schools"),
+            slot_data(
+                day=edition.saturday,
+                audience="public",
+                start=time(9, 30),
+                end=time(10, 45),
+                capacity=CAPACITY,
+                min_age=10,
+            ),
+        ],
+    )
+    slot_id = next(s.id for s in site.slots if s.audience == "public")
+    db.session.commit()
+    return slot_id
+
+
+def seats_taken(slot_id: int) -> int:
+    # A fresh transaction: the server's commits are not in an older snapshot.
+    db.session.rollback()
+    return db.session.get(Slot, slot_id).seats_taken
+
+
+def assert_fits_the_phone(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways on a phone ({width}px)"
+
+
+def test_visitor_books_two_seats_on_a_phone_then_cancels(page: Page, live_server, public_slot_id):
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/usines"))
+    page.get_by_test_id("site-cards").get_by_role("link", name="Fonderie de Gerland").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fonderie de Gerland")
+
+    row = page.get_by_test_id("slots").locator("tbody tr", has_text="Grand public")
+    row.get_by_role("link", name=re.compile("^Réserver")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Réserver une visite")
+    expect(page.get_by_test_id("seats-left")).to_contain_text(str(CAPACITY))
+    assert_fits_the_phone(page)
+
+    form = page.get_by_test_id("booking-form")
+    form.get_by_label("Nombre de places", exact=False).select_option("2")
+    form.get_by_role("textbox", name="Nom").fill("Jeanne Dupont")
+    form.get_by_role("textbox", name="E-mail").fill("jeanne.dupont@example.org")
+    form.get_by_role("spinbutton", name="Femmes").fill("1")
+    form.get_by_label(re.compile("au moins 10 ans")).check()
+    form.get_by_label(re.compile("J'accepte")).check()
+    form.get_by_role("button", name="Réserver").click()
+
+    # The confirmation is the manage page: ticket, downloads, change and cancel.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre réservation est confirmée")
+    expect(page).to_have_url(re.compile(r"/reservations/[\w.-]+$"))
+    manage_url = page.url
+    qr = page.get_by_test_id("ticket-qr")
+    expect(qr).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    assert qr.evaluate("img => img.naturalWidth") > 0
+    ics = page.get_by_test_id("ics-link")
+    expect(ics).to_be_visible()
+    ics_url = live_server(ics.get_attribute("href"))
+    assert ics_url == manage_url + ".ics"
+    calendar = page.request.get(ics_url)
+    assert calendar.ok and "BEGIN:VCALENDAR" in calendar.text()
+    expect(page.get_by_test_id("party-size")).to_have_text("2")
+    assert_fits_the_phone(page)
+    assert seats_taken(public_slot_id) == 2
+
+    # Later, from the link in the e-mail: cancel, with a confirmation step.
+    page.goto(manage_url)
+    page.get_by_role("link", name="Annuler ma réservation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Annuler ma réservation ?")
+    assert seats_taken(public_slot_id) == 2
+    page.get_by_role("button", name="Oui, annuler ma réservation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Réservation annulée")
+    expect(page.get_by_test_id("cancelled")).to_be_visible()
+
+    assert seats_taken(public_slot_id) == 0
+    booking = db.session.query(Booking).one()
+    assert booking.status == BookingStatus.CANCELLED
+    page.get_by_role("link", name=re.compile("Voir les autres créneaux")).click()
+    row = page.get_by_test_id("slots").locator("tbody tr", has_text="Grand public")
+    expect(row).to_contain_text(f"{CAPACITY} places")
