@@ -147,3 +147,10 @@ class WaitlistEntrySchema(BaseSchema):
     status = fields.String(metadata={"description": "waiting, promoted ou cancelled"})
     position = fields.Integer(metadata={"description": "Rang dans la liste d'attente (1 = le prochain)"})
     created_at = UTCDateTime()
+
+
+class SlotMessageSchema(BaseSchema):
+    """A factory's message to the bookers of one slot."""
+
+    subject = text(150)
+    body = text(5000)

@@ -12,7 +12,7 @@ import hmac
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from core.errors import NotFound, Unauthorized
+from core.errors import AppError, NotFound, Unauthorized
 from core.extensions import db
 from jou.bookings.models import Booking
 
@@ -66,3 +66,25 @@ def booking_from_manage_token(token: str) -> Booking:
             "Ce lien de gestion n'est pas valide. Utilisez celui reçu par e-mail.", code="invalid_link"
         ),
     )
+
+
+# Pages answer a bad link with a 404 and one clear sentence (the API keeps the 401 codes above).
+BAD_TICKET = "Ce billet n'est pas valide : le lien a peut-être été coupé ou modifié."
+BAD_LINK = (
+    "Ce lien de réservation n'est pas valide : il a peut-être été coupé ou modifié. "
+    "Utilisez le lien complet reçu par e-mail."
+)
+
+
+def ticket_booking_or_404(token: str) -> Booking:
+    try:
+        return booking_from_ticket(token)
+    except AppError as exc:
+        raise NotFound(BAD_TICKET) from exc
+
+
+def managed_booking_or_404(token: str) -> Booking:
+    try:
+        return booking_from_manage_token(token)
+    except AppError as exc:
+        raise NotFound(BAD_LINK) from exc

@@ -22,7 +22,7 @@ from core.errors import AppError, NotFound
 from core.extensions import db
 from core.formatting import french_date, french_datetime, french_time
 from core.mail import commit_and_deliver, forget_queued
-from core.validation import BaseSchema, Text, display_phone, form_data, text
+from core.validation import Text, display_phone, form_data
 from jou import services as site_services
 from jou.bookings import notify, schemas, services, tokens
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
@@ -31,18 +31,6 @@ from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
 bp = Blueprint("bookings", __name__)
 
 
-class SlotMessageSchema(BaseSchema):
-    """A factory's message to the bookers of one slot. (Belongs in jou.bookings.schemas; kept here until
-    the schemas' owner moves it.)"""
-
-    subject = text(150)
-    body = text(5000)
-
-
-BAD_LINK = (
-    "Ce lien de réservation n'est pas valide : il a peut-être été coupé ou modifié. "
-    "Utilisez le lien complet reçu par e-mail."
-)
 CSV_HEADER = [
     "Jour",
     "Début",
@@ -129,13 +117,13 @@ def join_waitlist(slot_id: int):
 
 @bp.route("/reservations/<token>")
 def manage(token: str):
-    booking = _booking(token)
+    booking = tokens.managed_booking_or_404(token)
     return _render_manage(booking, token)
 
 
 @bp.route("/reservations/<token>/modifier", methods=["POST"])
 def change(token: str):
-    booking = _booking(token)
+    booking = tokens.managed_booking_or_404(token)
     values = request.form.to_dict()
     try:
         data = _load(schemas.ChangePartySchema(), request.form)
@@ -143,7 +131,7 @@ def change(token: str):
     except (ValidationError, AppError) as exc:
         db.session.rollback()
         forget_queued()
-        booking = _booking(token)
+        booking = tokens.managed_booking_or_404(token)
         return _render_manage(booking, token, values, _page_errors(exc))
     commit_and_deliver()
     flash("Votre réservation est modifiée.", "success")
@@ -152,7 +140,7 @@ def change(token: str):
 
 @bp.route("/reservations/<token>/annuler", methods=["GET", "POST"])
 def cancel(token: str):
-    booking = _booking(token)
+    booking = tokens.managed_booking_or_404(token)
     if request.method == "GET" or not booking.is_confirmed:
         return render_template("jou/bookings/cancel.html", booking=booking, token=token)
     try:
@@ -205,7 +193,7 @@ def message_bookers(site_id: int, slot_id: int):
     if slot is None:
         raise NotFound("Créneau introuvable.")
     try:
-        data = _load(SlotMessageSchema(), request.form)
+        data = _load(schemas.SlotMessageSchema(), request.form)
         queued = notify.queue_slot_message(slot, data["subject"], data["body"])
     except (ValidationError, AppError) as exc:
         db.session.rollback()
@@ -234,13 +222,6 @@ def _own_site(site_id: int) -> Site:
     if not site_services.can_edit_site(user, site):
         raise NotFound("Site introuvable.")
     return site
-
-
-def _booking(token: str) -> Booking:
-    try:
-        return tokens.booking_from_manage_token(token)
-    except AppError as exc:
-        raise NotFound(BAD_LINK) from exc
 
 
 def _booking_schema(slot: Slot) -> Schema:

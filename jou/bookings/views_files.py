@@ -12,26 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import geography
-from core.errors import AppError, NotFound
+from core.errors import NotFound
 from core.extensions import db
 from jou import services as site_services
 from jou.bookings import calendar, tickets, tokens
-from jou.bookings.models import Booking
 from jou.models import Site, SiteStatus, Slot
 
 bp = Blueprint("booking_files", __name__)
 
-BAD_TICKET = "Ce billet n'est pas valide : le lien a peut-être été coupé ou modifié."
-BAD_LINK = "Ce lien de réservation n'est pas valide. Utilisez le lien complet reçu par e-mail."
 # Feeds are public and the same for everyone: shared caches may keep them a little while.
 FEED_MAX_AGE = 15 * 60
-
-
-def _ticket_booking(token: str) -> Booking:
-    try:
-        return tokens.booking_from_ticket(token)
-    except AppError as exc:
-        raise NotFound(BAD_TICKET) from exc
 
 
 def _private(response: Response) -> Response:
@@ -43,22 +33,19 @@ def _private(response: Response) -> Response:
 
 @bp.route("/billets/<token>.png")
 def ticket_png(token: str):
-    booking = _ticket_booking(token)
+    booking = tokens.ticket_booking_or_404(token)
     return _private(Response(tickets.qr_png(booking), mimetype="image/png"))
 
 
 @bp.route("/billets/<token>.svg")
 def ticket_svg(token: str):
-    booking = _ticket_booking(token)
+    booking = tokens.ticket_booking_or_404(token)
     return _private(Response(tickets.qr_svg(booking), mimetype="image/svg+xml"))
 
 
 @bp.route("/reservations/<token>.ics")
 def booking_ics(token: str):
-    try:
-        booking = tokens.booking_from_manage_token(token)
-    except AppError as exc:
-        raise NotFound(BAD_LINK) from exc
+    booking = tokens.managed_booking_or_404(token)
     response = Response(calendar.booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="visite-usine-{booking.id}.ics"'
     return _private(response)
