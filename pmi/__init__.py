@@ -1,0 +1,1 @@
+"""Promotion des Métiers de l'Ingénieur: schools directory, volunteers, interventions (transports later)."""
