@@ -54,6 +54,8 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from jou import views as jou_views
     from jou.bookings import views as booking_views
     from jou.bookings import views_files as booking_files_views
+    from pmi import api as pmi_api
+    from pmi import views as pmi_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(auth_views.bp)
@@ -61,13 +63,14 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(booking_files_views.bp)
     app.register_blueprint(geo_views.bp)
-    for blp in (auth_api.blp, *jou_api.blueprints):
+    app.register_blueprint(pmi_views.bp)
+    for blp in (auth_api.blp, *jou_api.blueprints, *pmi_api.blueprints):
         api.register_blueprint(blp)
     # The JSON API authenticates with bearer tokens, never with the session cookie, so CSRF
     # (a cookie-borne attack) does not apply to it.
     from core.extensions import csrf
 
-    for blp in (auth_api.blp, *jou_api.blueprints):
+    for blp in (auth_api.blp, *jou_api.blueprints, *pmi_api.blueprints):
         csrf.exempt(blp)
 
 
@@ -75,11 +78,13 @@ def _register_cli(app: Flask) -> None:
     from core.cli import mail_cli, users_cli
     from core.geography.cli import geo_cli
     from fixtures.cli import fixtures_cli
+    from pmi.cli import pmi_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(fixtures_cli)
     app.cli.add_command(geo_cli)
+    app.cli.add_command(pmi_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

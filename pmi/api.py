@@ -1,0 +1,165 @@
+"""JSON API of PMI: the schools directory (autocomplete and detail), then volunteers and interventions.
+
+The directory is open data and holds no personal data: its reads are public.
+"""
+
+from __future__ import annotations
+
+from core.api import ErrorSchema, api_blueprint
+from pmi.schemas import SchoolQuerySchema, SchoolSchema
+from pmi.schools import get_school, search_schools
+
+schools_blp = api_blueprint("schools_api", __name__, "/schools", description="Annuaire des établissements")
+
+
+@schools_blp.route("")
+@schools_blp.arguments(SchoolQuerySchema, location="query")
+@schools_blp.response(200, SchoolSchema(many=True))
+def list_schools(args: dict):
+    """Établissements par nom, commune ou UAI : UAI exact d'abord, puis les noms qui commencent ainsi."""
+    return search_schools(args["q"], department=args["department"], limit=args["limit"])
+
+
+@schools_blp.route("/<uai>")
+@schools_blp.response(200, SchoolSchema)
+@schools_blp.alt_response(404, schema=ErrorSchema)
+def school_detail(uai: str):
+    """Un établissement par son UAI."""
+    return get_school(uai)
+
+
+# ---- volunteers and interventions ------------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+from functools import wraps  # noqa: E402
+
+from flask import jsonify  # noqa: E402
+
+from core.auth.access import require  # noqa: E402
+from core.auth.models import User  # noqa: E402
+from core.extensions import db  # noqa: E402
+from pmi import interventions as services  # noqa: E402
+from pmi.models import Intervention  # noqa: E402
+from pmi.schemas import (  # noqa: E402
+    InterventionInputSchema,
+    InterventionQuerySchema,
+    InterventionSchema,
+    InterventionUpdateSchema,
+    StatsQuerySchema,
+    StatsSchema,
+)
+from pmi.volunteers import PROFILE_ROLES  # noqa: E402
+
+interventions_blp = api_blueprint(
+    "interventions_api", __name__, "/interventions", description="Interventions PMI des bénévoles"
+)
+pmi_stats_blp = api_blueprint("pmi_stats_api", __name__, "/pmi", description="Chiffres PMI")
+
+
+def _committed(action: Callable[[], object]) -> object:
+    """One commit at the end; on any error nothing of the request stays in the session."""
+    try:
+        result = action()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def pmi_members(view: Callable) -> Callable:
+    """401/403 before the body is even read."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        return view(*args, user=require(*PROFILE_ROLES), **kwargs)
+
+    return wrapped
+
+
+def with_intervention(edit: bool = False) -> Callable:
+    """Role (401/403), then the intervention: 404 when the caller may not see it, 403 when they may
+    see but not edit it; before the body is validated (decorate above @blp.arguments)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, intervention_id: int, **kwargs):
+            user = require(*PROFILE_ROLES)
+            load = services.editable_intervention if edit else services.viewable_intervention
+            return view(*args, intervention=load(user, intervention_id), user=user, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+@interventions_blp.route("", methods=["GET"])
+@interventions_blp.response(200, InterventionSchema(many=True))
+@interventions_blp.alt_response(401, schema=ErrorSchema)
+@pmi_members
+@interventions_blp.arguments(InterventionQuerySchema, location="query")
+def list_interventions(args: dict, *, user: User):
+    """Interventions visibles, les plus récentes d'abord.
+
+    Un bénévole voit les siennes, un organisateur celles de son GR, l'équipe Soce toutes. Filtres :
+    `year`, `volunteer` (profil), `gr`, `region`."""
+    return services.list_interventions(user, **args)
+
+
+@interventions_blp.route("", methods=["POST"])
+@interventions_blp.response(201, InterventionSchema)
+@interventions_blp.alt_response(
+    422, schema=ErrorSchema, description="Champs invalides (date future, effectifs…)"
+)
+@pmi_members
+@interventions_blp.arguments(InterventionInputSchema)
+def create_intervention(payload: dict, *, user: User):
+    """Enregistre une intervention.
+
+    `school_uai` ou `venue`, jamais les deux ; l'appelant en fait partie (sauf l'équipe Soce).
+    Effectifs : au moins 1 élève ; au plus 2000 pour un forum, un salon ou l'exposition, 200 sinon."""
+    return _committed(lambda: services.create_intervention(user, payload))
+
+
+@interventions_blp.route("/<int:intervention_id>", methods=["GET"])
+@interventions_blp.response(200, InterventionSchema)
+@interventions_blp.alt_response(404, schema=ErrorSchema)
+@with_intervention()
+def get_intervention(*, intervention: Intervention, user: User):
+    """Une intervention visible par l'appelant (sinon 404)."""
+    return intervention
+
+
+@interventions_blp.route("/<int:intervention_id>", methods=["PATCH"])
+@interventions_blp.response(200, InterventionSchema)
+@interventions_blp.alt_response(403, schema=ErrorSchema, description="Visible mais pas la vôtre")
+@with_intervention(edit=True)
+@interventions_blp.arguments(InterventionUpdateSchema)
+def update_intervention(payload: dict, *, intervention: Intervention, user: User):
+    """Modifie une intervention dont l'appelant est intervenant ou auteur (ou l'équipe Soce)."""
+    return _committed(lambda: services.update_intervention(user, intervention, payload))
+
+
+@interventions_blp.route("/<int:intervention_id>", methods=["DELETE"])
+@interventions_blp.response(204)
+@with_intervention(edit=True)
+def delete_intervention(*, intervention: Intervention, user: User):
+    """Supprime une intervention."""
+    _committed(lambda: services.delete_intervention(intervention))
+    return "", 204
+
+
+@pmi_stats_blp.route("/stats", methods=["GET"])
+@pmi_stats_blp.response(200, StatsSchema)
+@pmi_members
+@pmi_stats_blp.arguments(StatsQuerySchema, location="query")
+def pmi_stats(args: dict, *, user: User):
+    """Chiffres par intervenant (`by=volunteer`) ou par GR (`by=gr`), sur ce que l'appelant voit.
+
+    Chaque ligne : interventions, filles (`female`), garçons (`male`), non précisé, total, part des
+    filles parmi les élèves au genre précisé, établissements distincts, intervenants distincts. Une
+    intervention à plusieurs compte ses élèves une fois par GR et au total."""
+    return jsonify(services.stats(user, args["by"], year=args.get("year")))
+
+
+blueprints = (schools_blp, interventions_blp, pmi_stats_blp)

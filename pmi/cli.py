@@ -1,0 +1,74 @@
+"""`flask pmi …`: the schools directory import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from core.errors import AppError
+from core.extensions import db
+from pmi.schools import import_schools, read_annuaire
+
+pmi_cli = AppGroup("pmi", help="Promotion des Métiers de l'Ingénieur : annuaire des établissements.")
+
+MAX_REJECTIONS_SHOWN = 50
+
+
+@pmi_cli.command("import-schools")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Écrire toutes les lignes rejetées dans ce fichier CSV (ligne;uai;motif).",
+)
+def import_schools_command(file: Path, report: Path | None) -> None:
+    """Upsert schools by UAI from an Annuaire de l'éducation CSV (`;`-separated)."""
+    try:
+        encoding, rows = read_annuaire(file)
+        if encoding != "utf-8":
+            click.echo(f"Fichier lu en {encoding} (pas en UTF-8).", err=True)
+        with tqdm(desc="Établissements", unit=" lignes", leave=False) as bar:
+            summary = import_schools(rows, progress=bar.update)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    for rejection in summary.rejected[:MAX_REJECTIONS_SHOWN]:
+        click.echo(f"Rejetée : {rejection}", err=True)
+    if len(summary.rejected) > MAX_REJECTIONS_SHOWN:
+        click.echo(f"… et {len(summary.rejected) - MAX_REJECTIONS_SHOWN} autres lignes rejetées.", err=True)
+    if report:
+        with open(report, "w", encoding="utf-8", newline="") as handle:
+            handle.write("ligne;uai;motif\n")
+            for rejection in summary.rejected:
+                handle.write(f"{rejection.line};{rejection.uai};{rejection.reason}\n")
+    click.echo(str(summary))
+
+
+@pmi_cli.command("import-interventions")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--email", required=True, help="Compte de l'intervenant à qui le tableau appartient.")
+def import_interventions_command(file: Path, email: str) -> None:
+    """Import a volunteer's spreadsheet (date;type;uai;niveaux;filles;garcons;non_precise;duree_minutes;notes),
+    all or nothing: any bad row is reported (line, column, message) and nothing is imported."""
+    from sqlalchemy import func, select
+
+    from core.auth.models import User
+    from pmi.interventions import import_csv
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Aucun compte pour {email}.")
+    try:
+        with tqdm(total=1, desc="Interventions", leave=False) as bar:
+            summary = import_csv(user, file.read_bytes())
+            bar.update()
+    except AppError as exc:
+        db.session.rollback()
+        for row in getattr(exc, "rows", [])[:MAX_REJECTIONS_SHOWN]:
+            click.echo(f"Erreur : {row}", err=True)
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(str(summary))

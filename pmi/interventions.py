@@ -1,0 +1,566 @@
+"""Interventions: the rules (place, plausible counts, dates, who took part), who sees and edits what,
+the numbers per volunteer and per GR, and the CSV import of a volunteer's spreadsheet.
+
+Pupils are counted once per intervention, however many volunteers took part: sums are taken over
+`interventions`, and the volunteers join only for what is per volunteer or for distinct counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from marshmallow import ValidationError
+from sqlalchemy import distinct, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.auth.models import Role, User
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.formatting import PARIS
+from core.geography import apply_location, locate, region_of_department, regional_group_for
+from core.geography.models import RegionalGroup
+from core.geography.names import fold
+from core.identifiers import normalise_uai, uai_is_valid
+from pmi.models import (
+    INTERVENTION_KIND_LABELS,
+    LEVEL_LABELS,
+    Intervention,
+    InterventionKind,
+    School,
+    Volunteer,
+    intervention_volunteers,
+    max_pupils,
+    pack_levels,
+)
+from pmi.volunteers import profile_of
+
+DEFAULT_KIND = InterventionKind.CLASS_TALK
+DEFAULT_DURATION = 60
+NO_GROUP_LABEL = "Sans groupe régional"
+
+
+# ---------------------------------------------------------------------------------------------- access
+
+
+def _has_volunteer(condition: Callable[[type[Volunteer]], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """EXISTS a linked volunteer for which condition(volunteer) holds. Aliased inside, so the clause
+    correlates with `interventions` only, even in a query that joins the volunteers itself."""
+    link = intervention_volunteers.alias()
+    volunteer = aliased(Volunteer)
+    return (
+        exists()
+        .where(
+            link.c.intervention_id == Intervention.id,
+            link.c.volunteer_id == volunteer.id,
+            condition(volunteer),
+        )  # fmt: skip
+        .correlate(Intervention)
+    )
+
+
+def paris_today() -> dt.date:
+    """Volunteers log what they did today in France, whatever the server's zone."""
+    return dt.datetime.now(PARIS).date()
+
+
+def _is_linked(user: User) -> ColumnElement[bool]:
+    return _has_volunteer(lambda v: v.user_id == user.id)
+
+
+def visible_clause(user: User | None) -> ColumnElement[bool]:
+    """Admins see every intervention; a volunteer those they took part in or logged; an organiser also
+    those of their GR (held there, or with one of its volunteers)."""
+    if user is None:
+        return false()
+    if user.is_admin:
+        return true()
+    clauses = [Intervention.created_by_id == user.id, _is_linked(user)]
+    if user.has_role(Role.ORGANISER):
+        profile = profile_of(user)
+        if profile is not None and profile.regional_group_code:
+            gr = profile.regional_group_code
+            clauses.append(Intervention.regional_group == gr)
+            clauses.append(_has_volunteer(lambda v: v.regional_group_code == gr))
+    return or_(*clauses)
+
+
+def can_edit(user: User | None, intervention: Intervention) -> bool:
+    if user is None:
+        return False
+    if user.is_admin or intervention.created_by_id == user.id:
+        return True
+    return any(v.user_id == user.id for v in intervention.volunteers)
+
+
+def viewable_intervention(user: User | None, intervention_id: int) -> Intervention:
+    """404 for an intervention the user may not see, so that its existence stays private."""
+    intervention = db.session.scalar(
+        select(Intervention).where(Intervention.id == intervention_id, visible_clause(user))
+    )
+    if intervention is None:
+        raise NotFound("Intervention introuvable.")
+    return intervention
+
+
+def editable_intervention(user: User | None, intervention_id: int) -> Intervention:
+    """404 when unseen, 403 when seen but not theirs (an organiser reading their GR's)."""
+    intervention = viewable_intervention(user, intervention_id)
+    if not can_edit(user, intervention):
+        raise Forbidden("Seuls les intervenants de cette intervention peuvent la modifier.")
+    return intervention
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+@dataclass
+class Prepared:
+    """An intervention's input once checked: ready to be written."""
+
+    data: dict
+    school: School | None
+    volunteers: list[Volunteer]
+
+
+def prepare_intervention(user: User, data: dict, today: dt.date | None = None) -> Prepared:
+    """Check what needs the database or the date; every problem at once, by field."""
+    today = today or paris_today()
+    errors: dict[str, list[str]] = {}
+
+    def refuse(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if data["date"] > today:
+        refuse("date", "La date ne peut pas être dans le futur.")
+    total = data.get("female", 0) + data.get("male", 0) + data.get("unspecified", 0)
+    limit = max_pupils(data["kind"])
+    if total <= 0:
+        refuse("pupils", "Indiquez au moins un élève (filles, garçons ou non précisé).")
+    elif total > limit:
+        label = INTERVENTION_KIND_LABELS[InterventionKind(data["kind"])].lower()
+        refuse("pupils", f"{total} élèves, c'est trop pour « {label} » : au plus {limit}.")
+
+    school = None
+    if data.get("school_uai"):
+        uai = normalise_uai(data["school_uai"])
+        if not uai_is_valid(uai):
+            refuse("school_uai", "UAI invalide : 7 chiffres et une lettre de contrôle (ex. 0750001A).")
+        else:
+            school = db.session.scalar(select(School).where(School.uai == uai))
+            if school is None:
+                refuse("school_uai", f"Établissement inconnu dans l'annuaire (UAI {uai}).")
+    elif not data.get("venue"):
+        refuse("school_uai", "Indiquez l'établissement (UAI) ou le lieu de l'intervention.")
+
+    volunteers = _volunteers(user, data.get("volunteer_ids") or [], refuse)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return Prepared(data, school, volunteers)
+
+
+def _volunteers(user: User, ids: list[int], refuse) -> list[Volunteer]:  # noqa: ANN001
+    """The listed volunteers, and the caller's own profile unless an admin logs for others."""
+    wanted = list(dict.fromkeys(ids))
+    found = {v.id: v for v in db.session.scalars(select(Volunteer).where(Volunteer.id.in_(wanted)))}
+    unknown = [str(i) for i in wanted if i not in found]
+    if unknown:
+        refuse("volunteer_ids", f"Intervenant inconnu : {', '.join(unknown)}.")
+    volunteers = [found[i] for i in wanted if i in found]
+    own = profile_of(user)
+    if own is not None and not user.is_admin and own not in volunteers:
+        volunteers.insert(0, own)
+    if not volunteers and not unknown:
+        refuse("volunteer_ids", "Au moins un intervenant : complétez votre profil d'intervenant.")
+    return volunteers
+
+
+def _write(intervention: Intervention, prepared: Prepared) -> None:
+    data = prepared.data
+    intervention.date = data["date"]
+    intervention.kind = data["kind"]
+    intervention.levels = pack_levels(data.get("levels") or [])
+    intervention.female = data.get("female", 0)
+    intervention.male = data.get("male", 0)
+    intervention.unspecified = data.get("unspecified", 0)
+    intervention.duration_minutes = data["duration_minutes"]
+    intervention.notes = data.get("notes") or ""
+    intervention.volunteers = prepared.volunteers
+    school, venue = prepared.school, data.get("venue")
+    if school is not None:
+        intervention.school = school
+        intervention.venue_name = intervention.venue_street = None
+        intervention.venue_postcode = intervention.venue_city = None
+        intervention.commune_insee = school.commune_insee
+        intervention.department = school.department
+        intervention.region = school.region or region_of_department(school.department)
+        intervention.regional_group = regional_group_for(school.department)
+        intervention.lat, intervention.lon = school.lat, school.lon
+    else:
+        changed = (venue["street"], venue["postcode"], venue["city"]) != (
+            intervention.venue_street, intervention.venue_postcode, intervention.venue_city
+        )  # fmt: skip
+        intervention.school = None
+        intervention.venue_name = venue["name"]
+        intervention.venue_street = venue.get("street") or ""
+        intervention.venue_postcode = venue["postcode"]
+        intervention.venue_city = venue["city"]
+        if changed or intervention.department is None:
+            apply_location(intervention, locate(venue.get("street") or "", venue["postcode"], venue["city"]))
+
+
+def create_intervention(user: User, data: dict, today: dt.date | None = None) -> Intervention:
+    """Log an intervention (data as InterventionInputSchema loads it)."""
+    prepared = prepare_intervention(user, data, today)
+    intervention = Intervention(created_by_id=user.id)
+    _write(intervention, prepared)
+    db.session.add(intervention)
+    db.session.flush()
+    return intervention
+
+
+def intervention_values(intervention: Intervention) -> dict:
+    """An intervention as the input it was made from."""
+    return {
+        "date": intervention.date,
+        "kind": intervention.kind,
+        "school_uai": intervention.school_uai,
+        "venue": None
+        if intervention.venue_name is None
+        else {
+            "name": intervention.venue_name,
+            "street": intervention.venue_street or "",
+            "postcode": intervention.venue_postcode,
+            "city": intervention.venue_city,
+        },
+        "levels": intervention.level_list,
+        "female": intervention.female,
+        "male": intervention.male,
+        "unspecified": intervention.unspecified,
+        "volunteer_ids": [v.id for v in intervention.volunteers],
+        "duration_minutes": intervention.duration_minutes,
+        "notes": intervention.notes,
+    }
+
+
+def update_intervention(
+    user: User, intervention: Intervention, changes: dict, today: dt.date | None = None
+) -> Intervention:
+    """Apply changes (any subset of the input); a new `school_uai` or `venue` replaces the place."""
+    data = {**intervention_values(intervention), **changes}
+    if changes.get("venue"):
+        data["school_uai"] = None
+    elif changes.get("school_uai"):
+        data["venue"] = None
+    _write(intervention, prepare_intervention(user, data, today))
+    db.session.flush()
+    return intervention
+
+
+def delete_intervention(intervention: Intervention) -> None:
+    db.session.delete(intervention)
+    db.session.flush()
+
+
+def last_values(volunteer: Volunteer | None) -> dict:
+    """Kind, levels and duration of the volunteer's latest intervention: the next one's defaults."""
+    last = None
+    if volunteer is not None:
+        last = db.session.scalar(
+            select(Intervention)
+            .join(intervention_volunteers, intervention_volunteers.c.intervention_id == Intervention.id)
+            .where(intervention_volunteers.c.volunteer_id == volunteer.id)
+            .order_by(Intervention.date.desc(), Intervention.id.desc())
+            .limit(1)
+        )
+    if last is None:
+        return {"kind": DEFAULT_KIND.value, "levels": [], "duration_minutes": DEFAULT_DURATION}
+    return {"kind": last.kind, "levels": last.level_list, "duration_minutes": last.duration_minutes}
+
+
+# ---------------------------------------------------------------------------------------------- lists
+
+
+def _filters(year: int | None = None, volunteer: int | None = None, gr: str | None = None,
+             region: str | None = None) -> list[ColumnElement[bool]]:  # fmt: skip
+    clauses: list[ColumnElement[bool]] = []
+    if year:
+        clauses += [Intervention.date >= dt.date(year, 1, 1), Intervention.date < dt.date(year + 1, 1, 1)]
+    if volunteer:
+        link = intervention_volunteers.alias()
+        clauses.append(
+            exists()
+            .where(link.c.intervention_id == Intervention.id, link.c.volunteer_id == volunteer)
+            .correlate(Intervention)
+        )
+    if gr:
+        clauses.append(Intervention.regional_group == gr)
+    if region:
+        clauses.append(Intervention.region == region)
+    return clauses
+
+
+def list_interventions(
+    user: User, *, mine: bool = False, limit: int | None = None, **filters
+) -> list[Intervention]:
+    """Interventions the user may see, latest first; `mine` keeps those they took part in or logged."""
+    where = [visible_clause(user), *_filters(**filters)]
+    if mine:
+        where.append(or_(Intervention.created_by_id == user.id, _is_linked(user)))
+    stmt = select(Intervention).where(*where).order_by(Intervention.date.desc(), Intervention.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def _sums() -> list:
+    return [
+        func.count(distinct(Intervention.id)).label("interventions"),
+        func.coalesce(func.sum(Intervention.female), 0).label("female"),
+        func.coalesce(func.sum(Intervention.male), 0).label("male"),
+        func.coalesce(func.sum(Intervention.unspecified), 0).label("unspecified"),
+        func.count(distinct(Intervention.school_id)).label("schools"),
+    ]
+
+
+def _row(key: str | None, label: str, sums, volunteers: int) -> dict:  # noqa: ANN001 - a Row
+    female, male, unspecified = int(sums.female), int(sums.male), int(sums.unspecified)
+    return {
+        "key": key,
+        "label": label,
+        "interventions": int(sums.interventions),
+        "female": female,
+        "male": male,
+        "unspecified": unspecified,
+        "total": female + male + unspecified,
+        "female_share": round(female / (female + male), 4) if female + male else None,
+        "schools": int(sums.schools),
+        "volunteers": volunteers,
+    }
+
+
+def _distinct_volunteers(where: list, group=None) -> dict:  # noqa: ANN001
+    columns = [func.count(distinct(intervention_volunteers.c.volunteer_id))]
+    stmt = select(*([group] if group is not None else []), *columns).select_from(Intervention).join(
+        intervention_volunteers, intervention_volunteers.c.intervention_id == Intervention.id
+    ).where(*where)  # fmt: skip
+    if group is None:
+        return {None: db.session.scalar(stmt) or 0}
+    return dict(db.session.execute(stmt.group_by(group)).all())
+
+
+def stats(user: User, by: str | None = None, *, mine: bool = False, **filters) -> dict:
+    """Numbers over what the user may see: {"rows": [...] per volunteer or GR, "total": {...}}.
+
+    Per volunteer, each volunteer is credited with every intervention they took part in; per GR and
+    in the total, an intervention counts once and volunteers are counted distinctly."""
+    where = [visible_clause(user), *_filters(**filters)]
+    if mine:
+        where.append(or_(Intervention.created_by_id == user.id, _is_linked(user)))
+    total_sums = db.session.execute(select(*_sums()).where(*where)).one()
+    total = _row(None, "Total", total_sums, _distinct_volunteers(where)[None])
+    rows: list[dict] = []
+    if by == "volunteer":
+        stmt = (
+            select(Volunteer.id, User.name, *_sums())
+            .select_from(Intervention)
+            .join(intervention_volunteers, intervention_volunteers.c.intervention_id == Intervention.id)
+            .join(Volunteer, Volunteer.id == intervention_volunteers.c.volunteer_id)
+            .join(User, User.id == Volunteer.user_id)
+            .where(*where)
+            .group_by(Volunteer.id, User.name)
+            .order_by(User.name, Volunteer.id)
+        )
+        rows = [_row(str(r.id), r.name, r, 1) for r in db.session.execute(stmt)]
+    elif by == "gr":
+        names = dict(db.session.execute(select(RegionalGroup.code, RegionalGroup.name)).all())
+        volunteers = _distinct_volunteers(where, Intervention.regional_group)
+        stmt = (
+            select(Intervention.regional_group, *_sums()).where(*where).group_by(Intervention.regional_group)
+        )
+        rows = [
+            _row(
+                r.regional_group,
+                names.get(r.regional_group, NO_GROUP_LABEL),
+                r,
+                volunteers.get(r.regional_group, 0),
+            )  # fmt: skip
+            for r in db.session.execute(stmt)
+        ]
+        rows.sort(key=lambda row: (row["key"] is None, row["label"]))
+    return {"by": by, "year": filters.get("year"), "rows": rows, "total": total}
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+CSV_COLUMNS = ("date", "type", "uai", "niveaux", "filles", "garcons", "non_precise", "duree_minutes", "notes")
+REQUIRED_CSV_COLUMNS = ("date", "type", "uai", "filles", "garcons", "non_precise", "duree_minutes")
+# Input field → CSV column, to report an error where the volunteer typed the value.
+FIELD_COLUMNS = {
+    "date": "date", "kind": "type", "school_uai": "uai", "venue": "uai", "levels": "niveaux",
+    "female": "filles", "male": "garcons", "unspecified": "non_precise", "pupils": "filles/garcons/non_precise",
+    "duration_minutes": "duree_minutes", "notes": "notes", "volunteer_ids": "intervenants",
+}  # fmt: skip
+LEVEL_ALIASES = {
+    "6e": "6e", "6eme": "6e", "5e": "5e", "5eme": "5e", "4e": "4e", "4eme": "4e", "3e": "3e", "3eme": "3e",
+    "2nde": "2nde", "2de": "2nde", "seconde": "2nde", "1re": "1re", "1ere": "1re", "premiere": "1re",
+    "tle": "tle", "terminale": "tle", "term": "tle", "post_bac": "post_bac", "postbac": "post_bac",
+    "post-bac": "post_bac", "superieur": "post_bac", "sup": "post_bac",
+}  # fmt: skip
+MAX_CSV_ROWS = 2000
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"ligne {self.line}, {self.column} : {self.message}"
+
+
+class CsvRejected(ValidationFailed):
+    """The file, or some of its rows, cannot be imported: nothing is."""
+
+    def __init__(self, message: str, rows: list[RowError] | None = None):
+        self.rows = rows or []
+        details = [str(r) for r in self.rows] or [message]
+        super().__init__(message, fields={"file": details})
+
+
+@dataclass
+class CsvImportSummary:
+    created: list[Intervention] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+    def __str__(self) -> str:
+        return f"{len(self.created)} interventions importées (fichier {self.encoding})."
+
+
+def decode_csv(raw: bytes) -> tuple[str, str]:
+    """The text and its encoding: UTF-8 (with or without BOM) when it decodes, else Windows-1252 (a
+    superset of Latin-1, what Excel writes in France)."""
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), "latin-1"
+
+
+def _column_name(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", fold(name or "").strip())
+
+
+def _csv_rows(text: str) -> list[tuple[int, dict]]:
+    lines = text.splitlines()
+    header_line = next((line for line in lines if line.strip()), "")
+    if ";" not in header_line:
+        found = next((sep for sep in (",", "\t", "|") if sep in header_line), None)
+        hint = f" (« {'tabulation' if found == chr(9) else found} » trouvé)" if found else ""
+        raise CsvRejected(f"Séparateur inattendu : les colonnes doivent être séparées par « ; »{hint}.")
+    reader = csv.reader(io.StringIO(text), delimiter=";")
+    header = [_column_name(h) for h in next(reader)]
+    missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
+    if missing:
+        raise CsvRejected(f"Colonnes manquantes : {', '.join(missing)} (attendu : {';'.join(CSV_COLUMNS)}).")
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append((reader.line_num, {name: (values[i].strip() if i < len(values) else "")
+                                       for i, name in enumerate(header)}))  # fmt: skip
+        if len(rows) > MAX_CSV_ROWS:
+            raise CsvRejected(f"Au plus {MAX_CSV_ROWS} lignes par fichier.")
+    if not rows:
+        raise CsvRejected("Le fichier ne contient aucune ligne d'intervention.")
+    return rows
+
+
+def _csv_date(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
+    return f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}" if match else value
+
+
+def _csv_kind(value: str) -> str:
+    key = fold(value)
+    for kind, label in INTERVENTION_KIND_LABELS.items():
+        if key in {kind.value, fold(label), fold(label).replace("« ", "").replace(" »", "")}:
+            return kind.value
+    return value
+
+
+def _csv_input(row: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """A spreadsheet row as the API's input; unknown levels are reported here."""
+    problems = []
+    levels = []
+    for word in re.split(r"[,+/\s]+", row.get("niveaux", "")):
+        if not word:
+            continue
+        code = LEVEL_ALIASES.get(fold(word)) or (word if word in LEVEL_LABELS else None)
+        if code is None:
+            problems.append(("niveaux", f"Niveau inconnu : « {word} »."))
+        else:
+            levels.append(code)
+    data = {
+        "date": _csv_date(row.get("date", "")),
+        "kind": _csv_kind(row.get("type", "")),
+        "school_uai": row.get("uai") or None,
+        "levels": levels,
+        "female": row.get("filles") or "0",
+        "male": row.get("garcons") or "0",
+        "unspecified": row.get("non_precise") or "0",
+        "duration_minutes": row.get("duree_minutes", ""),
+        "notes": row.get("notes", ""),
+    }
+    return {k: v for k, v in data.items() if v != ""}, problems
+
+
+def import_csv(user: User, raw: bytes, today: dt.date | None = None) -> CsvImportSummary:
+    """Import a volunteer's spreadsheet (columns CSV_COLUMNS, `;`), all or nothing: every row is
+    checked first, and any error rejects the file with the list of errors by line and column."""
+    from pmi.schemas import InterventionInputSchema
+
+    text, encoding = decode_csv(raw)
+    rows = _csv_rows(text)
+    if profile_of(user) is None:
+        raise CsvRejected("Complétez d'abord votre profil d'intervenant (promo, groupe régional).")
+    schema = InterventionInputSchema()
+    errors: list[RowError] = []
+    prepared: list[Prepared] = []
+    for line, row in rows:
+        data, problems = _csv_input(row)
+        errors += [RowError(line, column, message) for column, message in problems]
+        try:
+            loaded = schema.load(data)
+            prepared.append(prepare_intervention(user, {**loaded, "volunteer_ids": []}, today))
+        except ValidationFailed as exc:
+            errors += _row_errors(line, exc.fields)
+        except ValidationError as exc:
+            errors += _row_errors(line, exc.messages)
+    if errors:
+        raise CsvRejected(f"{len(errors)} erreurs : aucune intervention n'a été importée.", errors)
+    summary = CsvImportSummary(encoding=encoding)
+    for item in prepared:
+        intervention = Intervention(created_by_id=user.id)
+        _write(intervention, item)
+        db.session.add(intervention)
+        summary.created.append(intervention)
+    db.session.flush()
+    return summary
+
+
+def _row_errors(line: int, messages: dict) -> list[RowError]:
+    out = []
+    for name, value in messages.items():
+        texts = value if isinstance(value, list) else [str(value)]
+        out += [RowError(line, FIELD_COLUMNS.get(name, name), str(m)) for m in texts]
+    return out

@@ -1,0 +1,301 @@
+"""PMI pages for volunteers and organisers: profile, logging interventions (phone first), history with
+totals, CSV import, and the GR's numbers.
+
+Each view: load (404) → authorise (403) → validate with the schema (422, French messages beside the
+fields) → call the service → commit once → respond. The rules live in pmi.interventions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from core.auth.access import require
+from core.auth.models import Role, User
+from core.errors import AppError
+from core.extensions import db
+from core.geography.groups import regional_groups
+from core.validation import display_phone, form_data
+from pmi import interventions as services
+from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS, Intervention, Volunteer
+from pmi.schemas import InterventionInputSchema, ProfileSchema
+from pmi.volunteers import PROFILE_ROLES, profile_of, save_profile, volunteers_of_group
+
+bp = Blueprint("pmi", __name__, url_prefix="/pmi")
+
+UAI_IN_TEXT = re.compile(r"\b(\d{7}[A-Za-z])\b")
+COUNT_FIELDS = ("female", "male", "unspecified", "duration_minutes")
+VENUE_FIELDS = ("name", "street", "postcode", "city")
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"KIND_LABELS": INTERVENTION_KIND_LABELS, "LEVEL_LABELS": LEVEL_LABELS}
+
+
+# --- profile ------------------------------------------------------------------------------------
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+def profile():
+    user = require(*PROFILE_ROLES)
+    volunteer = profile_of(user)
+    errors: dict = {}
+    values = {
+        "name": user.name,
+        "promo": volunteer.promo if volunteer else "",
+        "regional_group": volunteer.regional_group_code if volunteer else "",
+        "phone": display_phone(volunteer.phone) if volunteer else "",
+    }
+    if request.method == "POST":
+        values = request.form.to_dict()
+        schema = ProfileSchema()
+        try:
+            data = schema.load(form_data(request.form, schema))
+            save_profile(user, **data)
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+        else:
+            db.session.commit()
+            flash("Profil enregistré.", "success")
+            return redirect(url_for("pmi.my_interventions"))
+    return render_template("pmi/profile.html", values=values, errors=errors, groups=regional_groups()), (
+        422 if errors else 200
+    )
+
+
+# --- interventions --------------------------------------------------------------------------------
+
+
+@bp.route("/interventions")
+def my_interventions():
+    user = require(*PROFILE_ROLES)
+    year = _year(request.args.get("annee"))
+    return render_template(
+        "pmi/interventions.html",
+        profile=profile_of(user),
+        year=year,
+        years=_recent_years(),
+        interventions=services.list_interventions(user, mine=True, year=year),
+        totals=services.stats(user, mine=True, year=year)["total"],
+        can_edit=lambda i: services.can_edit(user, i),
+    )
+
+
+@bp.route("/interventions/nouvelle", methods=["GET", "POST"])
+def intervention_create():
+    user = require(*PROFILE_ROLES)
+    volunteer = profile_of(user)
+    if volunteer is None:
+        flash("Complétez d'abord votre profil d'intervenant : promo et groupe régional.", "error")
+        return redirect(url_for("pmi.profile"))
+    errors: dict = {}
+    last = services.last_values(volunteer)
+    form = MultiDict(
+        [("date", services.paris_today().isoformat()), ("kind", last["kind"]), ("place", "school"),
+         ("duration_minutes", str(last["duration_minutes"]))]
+        + [("levels", level) for level in last["levels"]]
+    )  # fmt: skip
+    if request.method == "POST":
+        form = request.form
+        try:
+            intervention = services.create_intervention(user, _load_form(request.form))
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+        else:
+            db.session.commit()
+            flash(f"Intervention enregistrée : {intervention.total} élèves.", "success")
+            return redirect(url_for("pmi.my_interventions"))
+    return _render_form(user, volunteer, None, form, errors)
+
+
+@bp.route("/interventions/<int:intervention_id>/modifier", methods=["GET", "POST"])
+def intervention_edit(intervention_id: int):
+    user = require(*PROFILE_ROLES)
+    intervention = services.editable_intervention(user, intervention_id)
+    errors: dict = {}
+    form = _intervention_form(intervention)
+    if request.method == "POST":
+        form = request.form
+        try:
+            services.update_intervention(user, intervention, _load_form(request.form))
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+        else:
+            db.session.commit()
+            flash("Intervention modifiée.", "success")
+            return redirect(url_for("pmi.my_interventions"))
+    return _render_form(user, profile_of(user), intervention, form, errors)
+
+
+@bp.route("/interventions/<int:intervention_id>/supprimer", methods=["POST"])
+def intervention_delete(intervention_id: int):
+    user = require(*PROFILE_ROLES)
+    intervention = services.editable_intervention(user, intervention_id)
+    services.delete_intervention(intervention)
+    db.session.commit()
+    flash("Intervention supprimée.", "success")
+    return redirect(url_for("pmi.my_interventions"))
+
+
+@bp.route("/interventions/import", methods=["GET", "POST"])
+def intervention_import():
+    user = require(*PROFILE_ROLES)
+    errors: dict = {}
+    rows: list = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise services.CsvRejected("Choisissez un fichier CSV.")
+            summary = services.import_csv(user, upload.read())
+        except AppError as exc:
+            db.session.rollback()
+            rows = getattr(exc, "rows", [])
+            errors = {"file": [exc.message]}
+        else:
+            db.session.commit()
+            flash(f"{len(summary.created)} interventions importées.", "success")
+            return redirect(url_for("pmi.my_interventions"))
+    return render_template("pmi/import.html", errors=errors, rows=rows, columns=services.CSV_COLUMNS), (
+        422 if errors else 200
+    )
+
+
+# --- organisers -----------------------------------------------------------------------------------
+
+
+@bp.route("/groupe")
+def group():
+    user = require(Role.ORGANISER, Role.ADMIN)
+    year = _year(request.args.get("annee"))
+    groups = regional_groups()
+    if user.is_admin:
+        gr = request.args.get("gr") or None
+    else:
+        profile = profile_of(user)
+        gr = profile.regional_group_code if profile else None
+        if gr is None:
+            flash("Indiquez votre groupe régional dans votre profil pour voir ses chiffres.", "error")
+            return redirect(url_for("pmi.profile"))
+    by_volunteer = services.stats(user, "volunteer", year=year, gr=gr)
+    return render_template(
+        "pmi/group.html",
+        year=year,
+        gr=gr,
+        years=_recent_years(),
+        group_name=next((g.name for g in groups if g.code == gr), None),
+        groups=groups if user.is_admin else [],
+        volunteers=by_volunteer["rows"],
+        totals=by_volunteer["total"],
+        by_group=services.stats(user, "gr", year=year)["rows"] if user.is_admin and not gr else [],
+        interventions=services.list_interventions(user, year=year, gr=gr, limit=200),
+    )
+
+
+# --- view-side helpers ------------------------------------------------------------------------------
+
+
+def _recent_years() -> list[int]:
+    this_year = services.paris_today().year
+    return list(range(this_year, this_year - 4, -1))
+
+
+def _year(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 2000 <= int(value) <= 2100 else None
+
+
+def _load_form(form: MultiDict) -> dict:
+    """The intervention form as InterventionInputSchema loads it: a school or a venue, per `place`."""
+    data: dict = {key: form.get(key, "").strip() for key in ("date", "kind", "notes")}
+    data.update({key: form[key].strip() for key in COUNT_FIELDS if form.get(key, "").strip()})
+    data["levels"] = form.getlist("levels")
+    data["volunteer_ids"] = [v for v in form.getlist("volunteer_ids") if v]
+    if form.get("place") == "venue":
+        data["venue"] = {key: form.get(f"venue_{key}", "") for key in VENUE_FIELDS}
+    else:
+        # Without JavaScript, the UAI typed (or pasted with the name) in the search box is enough.
+        match = UAI_IN_TEXT.search(form.get("school_search", ""))
+        uai = form.get("school_uai", "").strip() or (match.group(1) if match else "")
+        if uai:
+            data["school_uai"] = uai
+    for key in ("date", "kind"):
+        if not data[key]:
+            del data[key]
+    return InterventionInputSchema().load(data)
+
+
+def _page_errors(exc: ValidationError | AppError) -> dict[str, list[str]]:
+    """Field errors keyed by the form's input names: venue.name → venue_name."""
+    if isinstance(exc, ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
+    else:
+        messages = exc.fields or {"_form": [exc.message]}
+    errors: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key == "venue" and isinstance(value, dict):
+            for name, inner in value.items():
+                errors.setdefault(f"venue_{name}" if name in VENUE_FIELDS else "venue_name", []).extend(
+                    _texts(inner)
+                )
+        else:
+            errors.setdefault(str(key).split(".")[0].split("[")[0], []).extend(_texts(value))
+    return errors
+
+
+def _texts(value) -> list[str]:  # noqa: ANN001
+    if isinstance(value, dict):
+        return [m for inner in value.values() for m in _texts(inner)]
+    if isinstance(value, list):
+        return [m for inner in value for m in _texts(inner)]
+    return [str(value)]
+
+
+def _intervention_form(intervention: Intervention) -> MultiDict:
+    pairs = [
+        ("date", intervention.date.isoformat()),
+        ("kind", intervention.kind),
+        ("place", "school" if intervention.school is not None else "venue"),
+        ("school_uai", intervention.school_uai or ""),
+        ("school_search", intervention.place_name if intervention.school is not None else ""),
+        ("venue_name", intervention.venue_name or ""),
+        ("venue_street", intervention.venue_street or ""),
+        ("venue_postcode", intervention.venue_postcode or ""),
+        ("venue_city", intervention.venue_city or ""),
+        ("female", str(intervention.female)),
+        ("male", str(intervention.male)),
+        ("unspecified", str(intervention.unspecified)),
+        ("duration_minutes", str(intervention.duration_minutes)),
+        ("notes", intervention.notes),
+    ]
+    pairs += [("levels", level) for level in intervention.level_list]
+    pairs += [("volunteer_ids", str(v.id)) for v in intervention.volunteers]
+    return MultiDict(pairs)
+
+
+def _co_volunteers(volunteer: Volunteer | None, intervention: Intervention | None) -> list[Volunteer]:
+    """The GR's volunteers and those already linked, without the user themself."""
+    choices = volunteers_of_group(volunteer.regional_group_code if volunteer else None)
+    for linked in intervention.volunteers if intervention else []:
+        if linked not in choices:
+            choices.append(linked)
+    return [v for v in choices if volunteer is None or v.id != volunteer.id]
+
+
+def _render_form(
+    user: User, volunteer: Volunteer | None, intervention: Intervention | None, form: MultiDict, errors: dict
+):
+    return render_template(
+        "pmi/intervention_form.html",
+        intervention=intervention,
+        values=form,
+        errors=errors,
+        today=services.paris_today().isoformat(),
+        co_volunteers=_co_volunteers(volunteer, intervention),
+    ), (422 if errors else 200)

@@ -1,0 +1,51 @@
+"""Volunteer profiles: promo, regional group and phone beside the account of a volunteer or organiser."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.auth.models import Role, User
+from core.errors import ValidationFailed
+from core.extensions import db
+from core.geography.models import RegionalGroup
+from pmi.models import Volunteer
+
+PROFILE_ROLES = (Role.VOLUNTEER, Role.ORGANISER, Role.ADMIN)
+
+
+def profile_of(user: User | None) -> Volunteer | None:
+    if user is None:
+        return None
+    return db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
+
+
+def save_profile(
+    user: User, *, name: str, promo: str, regional_group: str, phone: str | None = None
+) -> Volunteer:
+    """Create or update the user's profile; the GR must exist."""
+    if db.session.get(RegionalGroup, regional_group) is None:
+        raise ValidationFailed.on("regional_group", "Groupe régional inconnu.")
+    volunteer = profile_of(user)
+    if volunteer is None:
+        volunteer = Volunteer(user_id=user.id)
+        db.session.add(volunteer)
+    user.name = name
+    volunteer.promo = promo
+    volunteer.regional_group_code = regional_group
+    volunteer.phone = phone
+    db.session.flush()
+    return volunteer
+
+
+def volunteers_of_group(code: str | None) -> list[Volunteer]:
+    """The GR's volunteers by name, for picking co-volunteers."""
+    if not code:
+        return []
+    return list(
+        db.session.scalars(
+            select(Volunteer)
+            .join(User, User.id == Volunteer.user_id)
+            .where(Volunteer.regional_group_code == code, User.is_active_account.is_(True))
+            .order_by(User.name, Volunteer.id)
+        )
+    )
