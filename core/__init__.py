@@ -49,28 +49,35 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from core import views
     from core.auth import api as auth_api
     from core.auth import views as auth_views
+    from core.extensions import csrf
     from core.geography import views as geo_views
     from jou import api as jou_api
     from jou import views as jou_views
     from jou.bookings import views as booking_views
     from jou.bookings import views_files as booking_files_views
+    from jou.checkin import api as checkin_api
+    from jou.checkin import views as checkin_views
+    from maps import api as maps_api
+    from maps import views as maps_views
     from pmi import api as pmi_api
     from pmi import views as pmi_views
+    from pmi.transports import api as transports_api
+    from pmi.transports import views as transports_views
 
-    app.register_blueprint(views.bp)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(jou_views.bp)
-    app.register_blueprint(booking_views.bp)
-    app.register_blueprint(booking_files_views.bp)
-    app.register_blueprint(geo_views.bp)
-    app.register_blueprint(pmi_views.bp)
-    for blp in (auth_api.blp, *jou_api.blueprints, *pmi_api.blueprints):
+    pages = (
+        views.bp, auth_views.bp, jou_views.bp, booking_views.bp, booking_files_views.bp, checkin_views.bp,
+        geo_views.bp, pmi_views.bp, transports_views.bp, maps_views.bp,
+    )  # fmt: skip
+    for bp in pages:
+        app.register_blueprint(bp)
+    apis = (
+        auth_api.blp, *jou_api.blueprints, *checkin_api.blueprints, *pmi_api.blueprints,
+        *transports_api.blueprints, *maps_api.blueprints,
+    )  # fmt: skip
+    for blp in apis:
         api.register_blueprint(blp)
-    # The JSON API authenticates with bearer tokens, never with the session cookie, so CSRF
-    # (a cookie-borne attack) does not apply to it.
-    from core.extensions import csrf
-
-    for blp in (auth_api.blp, *jou_api.blueprints, *pmi_api.blueprints):
+        # The JSON API authenticates with bearer tokens, never with the session cookie, so CSRF
+        # (a cookie-borne attack) does not apply to it.
         csrf.exempt(blp)
 
 

@@ -1,0 +1,1 @@
+"""Check-in at the factory gate, walk-ins and real attendance by gender."""

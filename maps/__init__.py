@@ -1,0 +1,1 @@
+"""Maps built from query results with folium; reads, never writes."""

@@ -1,0 +1,1 @@
+"""Campus transports organised by the regional groups (GR)."""
