@@ -61,6 +61,12 @@ def load_config() -> dict:
         "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "soce-platform/0.1 (contact@soce.fr)"),
         # The gazetteer built by the set-up from registry packages (see scripts/build_gazetteer.py).
         "GAZETTEER_FILE": os.environ.get("GAZETTEER_FILE", str(PROJECT_ROOT / "var" / "gazetteer.csv")),
+        # Base-map tiles: the one external resource of the maps; a deployment may run its own tile server.
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "MAP_TILE_ATTRIBUTION": os.environ.get(
+            "MAP_TILE_ATTRIBUTION",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d\'OpenStreetMap</a>',
+        ),
         "API_TOKEN_MAX_AGE": int(os.environ.get("API_TOKEN_MAX_AGE", str(24 * 3600))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,3 +1,85 @@
-from flask import Blueprint
+"""Map pages: the factory map (public), the PMI map (public counts), the schools map (staff)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+from core.auth.access import roles_required
+from core.auth.models import Role
+from core.errors import ValidationFailed
+from core.geography import DEPARTMENTS, REGIONS
+from jou import services
+from jou.sectors import SECTORS, sector_label
+from maps import factories, pmi
+from maps.assets import cluster_css, cluster_js, map_parts, offline_map
 
 bp = Blueprint("maps", __name__)
+
+
+@bp.route("/carte")
+def factory_map():
+    filters = factories.MapFilters.from_args(request.args)
+    _body, _etag, located = factories.site_data_json(filters)
+    near, near_label, near_error = [], None, None
+    postcode = (request.args.get("cp") or "").strip()
+    if postcode:
+        try:
+            lat, lon, near_label = factories.postcode_point(postcode)
+            near = factories.nearest_sites(filters, lat, lon)
+        except ValidationFailed as exc:
+            near_error = exc.fields["postcode"][0]
+    fmap = offline_map()
+    return render_template(
+        "maps/factories.html",
+        edition=services.current_edition() if filters.edition is None else None,
+        filters=filters,
+        values=filters.query_args(),
+        parts=map_parts(fmap),
+        extra_js=cluster_js(),
+        extra_css=cluster_css(),
+        data_url=url_for("maps_api.site_data", **filters.query_args()),
+        near_url=url_for("maps_api.near_sites"),
+        located=located,
+        unlocated=factories.unlocated_sites(filters),
+        postcode=postcode,
+        near=near,
+        near_label=near_label,
+        near_error=near_error,
+        REGIONS=REGIONS,
+        DEPARTMENTS=DEPARTMENTS,
+        SECTORS=SECTORS,
+    )
+
+
+@bp.route("/carte/sites/<int:site_id>/fiche")
+def site_popup(site_id: int):
+    """The popup of a site, loaded when its marker is opened: slots and seats left are always current."""
+    site = services.viewable_site(None, site_id)
+    return render_template(
+        "maps/_site_popup.html", site=site, sector=sector_label(site.sector), DEPARTMENTS=DEPARTMENTS
+    )
+
+
+def _year() -> int | None:
+    value = (request.args.get("annee") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/carte/pmi")
+def pmi_map():
+    level = "department" if request.args.get("niveau") == "departement" else "region"
+    year = _year()
+    stats = pmi.territory_stats(level, year)
+    return render_template(
+        "maps/pmi.html", stats=stats, level=level, year=year, parts=map_parts(pmi.territory_map(stats))
+    )
+
+
+@bp.route("/carte/pmi/etablissements")
+@roles_required(Role.ADMIN)
+def pmi_schools_map():
+    year = _year()
+    schools = pmi.school_stats(year)
+    return render_template(
+        "maps/pmi_schools.html", schools=schools, year=year, parts=map_parts(pmi.school_map(schools))
+    )

@@ -51,7 +51,7 @@ def test_public_finds_a_factory_and_its_slots(page: Page, live_server, demo_site
     expect(page.get_by_role("heading", level=1)).to_contain_text("Journées Usines Ouvertes 2027")
     expect(page.get_by_test_id("published-count")).to_have_text("3")
 
-    page.get_by_role("link", name="Trouver une usine").click()
+    page.get_by_role("link", name="Liste des usines").click()
     expect(page).to_have_url(re.compile(r"/usines$"))
     cards = page.get_by_test_id("site-cards").locator("li.card")
     expect(cards).to_have_count(3)

@@ -1,3 +1,182 @@
-from flask import Blueprint
+"""Gate pages: choose a slot, the phone scanner (camera, typed code, name search, walk-ins, offline list
+and sync), the QR's own URL (/controle/<token>) and the attendance figures with the factory's form.
+
+The scanner's JSON calls go to page routes (session cookie + CSRF header), the API being bearer-only;
+both call the same jou.checkin.services and answer the same dictionaries.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from marshmallow import Schema, ValidationError
+
+from core.auth.access import page_user, require
+from core.auth.models import Role
+from core.errors import AppError, NotFound, ValidationFailed, flatten_webargs_messages
+from core.extensions import db
+from jou.bookings import tokens
+from jou.checkin import schemas, services
+from jou.checkin.models import CheckInSource
+from jou.models import Slot
 
 bp = Blueprint("checkin", __name__)
+
+
+def _slot(site_id: int, slot_id: int):
+    user = require(Role.FACTORY, Role.ADMIN)
+    slot = services.own_slot(user, slot_id)
+    if slot.site_id != site_id:
+        raise NotFound("Créneau introuvable.")
+    return user, slot
+
+
+def _load(schema: Schema, data: dict) -> dict:
+    data = {k: v for k, v in data.items() if k != "csrf_token" and v != ""}
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed(fields=flatten_webargs_messages({"json": exc.messages})) from None
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("Objet JSON attendu.")
+    return body
+
+
+@bp.route("/mes-sites/<int:site_id>/controle")
+def site_slots(site_id: int):
+    site = services.own_site(require(Role.FACTORY, Role.ADMIN), site_id)
+    return render_template("jou/checkin/site_slots.html", site=site)
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle")
+def scanner(site_id: int, slot_id: int):
+    _user, slot = _slot(site_id, slot_id)
+    return render_template(
+        "jou/checkin/scanner.html",
+        slot=slot,
+        site=slot.site,
+        seats_left=services.seats_left_at_gate(slot),
+        warning=services.day_warning(slot, services.utcnow()),
+    )
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/billet", methods=["POST"])
+def scan(site_id: int, slot_id: int):
+    user, slot = _slot(site_id, slot_id)
+    body = _json_body()
+    data = _load(schemas.CheckInInputSchema(), {**body, "slot_id": slot.id})
+    answer = services.check_in(user, slot, data["token"], admitted=data["admitted"])
+    db.session.commit()
+    return jsonify(answer.to_dict())
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/recherche")
+def search(site_id: int, slot_id: int):
+    _user, slot = _slot(site_id, slot_id)
+    found = services.search_bookings(slot, request.args.get("q", ""))
+    return jsonify(
+        {
+            "results": [
+                {
+                    "name": b.name,
+                    "party_size": b.party_size,
+                    "token": tokens.ticket_token(b),
+                    "checked_in": c is not None,
+                }
+                for b, c in found
+            ]
+        }
+    )
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/liste")
+def offline_list(site_id: int, slot_id: int):
+    _user, slot = _slot(site_id, slot_id)
+    return jsonify(services.offline_list(slot))
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/synchro", methods=["POST"])
+def sync(site_id: int, slot_id: int):
+    user, slot = _slot(site_id, slot_id)
+    data = _load(schemas.OfflineBatchSchema(), {**_json_body(), "slot_id": slot.id})
+    results = services.merge_offline(user, slot, data["entries"], device=data["device"])
+    db.session.commit()
+    return jsonify({"results": results})
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/sans-reservation", methods=["POST"])
+def walk_in(site_id: int, slot_id: int):
+    user, slot = _slot(site_id, slot_id)
+    try:
+        data = _load(schemas.WalkInInputSchema(), request.form.to_dict())
+        override, key = data.pop("override"), data.pop("client_key")
+        entry = services.admit_walk_in(user, slot, data, override=override, client_key=key)
+    except AppError as exc:
+        db.session.rollback()
+        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{entry.total} visiteur(s) sans réservation enregistré(s).", "success")
+    return redirect(url_for("checkin.scanner", site_id=site_id, slot_id=slot_id))
+
+
+@bp.route("/mes-sites/<int:site_id>/frequentation")
+def attendance(site_id: int):
+    site = services.own_site(require(Role.FACTORY, Role.ADMIN), site_id)
+    per_slot, total, final = services.site_attendance(site)
+    return render_template(
+        "jou/checkin/attendance.html", site=site, per_slot=per_slot, total=total, final=final
+    )
+
+
+@bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/frequentation", methods=["POST"])
+def confirm_attendance(site_id: int, slot_id: int):
+    user, slot = _slot(site_id, slot_id)
+    try:
+        data = _load(schemas.AttendanceInputSchema(), request.form.to_dict())
+        services.confirm_attendance(user, slot, data, data.pop("note"))
+    except AppError as exc:
+        db.session.rollback()
+        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Chiffres de fréquentation enregistrés.", "success")
+    return redirect(url_for("checkin.attendance", site_id=site_id))
+
+
+# ---- the QR's own URL --------------------------------------------------------------------------------
+
+
+@bp.route("/controle/<token>")
+def ticket(token: str):
+    """A steward of the ticket's site sees the gate's answer; anyone else a neutral page that says
+    nothing of the booking (not even whether the ticket is valid)."""
+    booking = services.booking_of(token)
+    user = page_user()
+    if booking is None or not services.may_check_in(user, booking):
+        return render_template("jou/checkin/ticket_neutral.html")
+    answer = services.check(booking.slot, token)
+    return render_template("jou/checkin/ticket.html", answer=answer, booking=booking, token=token)
+
+
+@bp.route("/controle/<token>", methods=["POST"])
+def ticket_checkin(token: str):
+    user = require(Role.FACTORY, Role.ADMIN)
+    booking = services.booking_of(token)
+    if booking is None or not services.may_check_in(user, booking):
+        raise NotFound("Billet introuvable.")
+    slot: Slot = booking.slot
+    try:
+        data = _load(
+            schemas.CheckInInputSchema(), {**request.form.to_dict(), "token": token, "slot_id": slot.id}
+        )
+        answer = services.check_in(user, slot, token, admitted=data["admitted"], source=CheckInSource.LINK)
+    except AppError as exc:
+        db.session.rollback()
+        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+        return redirect(url_for("checkin.ticket", token=token))
+    db.session.commit()
+    return render_template("jou/checkin/ticket.html", answer=answer, booking=booking, token=token)

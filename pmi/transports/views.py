@@ -1,3 +1,270 @@
-from flask import Blueprint
+"""Pages of campus transports for GR organisers and the Soce team: list, new/edit, stops, documents
+(manifest to print, CSV, .ics, route diagram), actual counts after the trip, numbers.
+
+Each view: load (404) → authorise (403) → validate with the schema (422, French messages beside the
+fields) → call the service → commit once → respond. The rules live in pmi.transports.services.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from core.auth.access import require
+from core.auth.models import User
+from core.errors import AppError
+from core.extensions import db
+from core.geography.groups import regional_groups
+from core.validation import form_data
+from pmi.transports import documents, services
+from pmi.transports.campuses import BY_CODE, CAMPUSES
+from pmi.transports.models import STATUS_LABELS, Transport
+from pmi.transports.schemas import StopInputSchema, TransportInputSchema, TransportUpdateSchema
+from pmi.views import _page_errors, _recent_years, _year
 
 bp = Blueprint("transports", __name__)
+
+PREFIX = "/pmi/transports"
+TRANSPORT_INPUTS = ("campus", "date", "departure_time", "return_time", "operator", "seats", "cost", "status",
+                    "notes")  # fmt: skip
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"CAMPUSES": CAMPUSES, "STATUS_LABELS": STATUS_LABELS}
+
+
+def _manager() -> User:
+    return require(*services.MANAGER_ROLES)
+
+
+@bp.route(PREFIX)
+def transport_list():
+    user = _manager()
+    year = _year(request.args.get("annee"))
+    return render_template(
+        "pmi/transports/list.html",
+        year=year,
+        years=_recent_years(),
+        transports=services.list_transports(user, year=year),
+        totals=services.stats(user, year=year)["total"],
+        no_group=not user.is_admin and services.organiser_group(user) is None,
+    )
+
+
+@bp.route(f"{PREFIX}/nouveau", methods=["GET", "POST"])
+def transport_create():
+    user = _manager()
+    errors: dict = {}
+    form: MultiDict = MultiDict(
+        [("status", "planned"), ("departure_time", "08:00"), ("return_time", "18:00")]
+    )
+    if request.method == "POST":
+        form = request.form
+        try:
+            schema = TransportInputSchema()
+            transport = services.create_transport(user, schema.load(form_data(form, schema)))
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+        else:
+            db.session.commit()
+            flash("Transport enregistré : ajoutez maintenant les arrêts.", "success")
+            return redirect(url_for("transports.transport_detail", transport_id=transport.id))
+    return _render_form(user, None, form, errors)
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/modifier", methods=["GET", "POST"])
+def transport_edit(transport_id: int):
+    user = _manager()
+    transport = services.managed_transport(user, transport_id)
+    errors: dict = {}
+    form = _transport_form(transport)
+    if request.method == "POST":
+        form = request.form
+        schema = TransportUpdateSchema()
+        try:
+            changes = schema.load(form_data(form, schema))
+            db.session.commit()  # begin the change with the transport's lock (services module doc)
+            services.lock_transport(transport_id)
+            services.update_transport(user, services.managed_transport(user, transport_id), changes)
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+            transport = services.managed_transport(user, transport_id)
+        else:
+            db.session.commit()
+            flash("Transport modifié.", "success")
+            return redirect(url_for("transports.transport_detail", transport_id=transport_id))
+    return _render_form(user, transport, form, errors)
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/supprimer", methods=["POST"])
+def transport_delete(transport_id: int):
+    user = _manager()
+    services.delete_transport(services.managed_transport(user, transport_id))
+    db.session.commit()
+    flash("Transport supprimé.", "success")
+    return redirect(url_for("transports.transport_list"))
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>", methods=["GET", "POST"])
+def transport_detail(transport_id: int):
+    """The transport, its stops and route; POST adds a stop."""
+    user = _manager()
+    transport = services.managed_transport(user, transport_id)
+    errors: dict = {}
+    form: MultiDict = MultiDict()
+    if request.method == "POST":
+        form = request.form
+        try:
+            schema = StopInputSchema()
+            data = _stop_form(form, schema)
+            db.session.commit()  # begin the change with the transport's lock (services module doc)
+            stop = services.add_stop(user, transport_id, data)
+        except (ValidationError, AppError) as exc:
+            db.session.rollback()
+            errors = _page_errors(exc)
+            transport = services.managed_transport(user, transport_id)
+        else:
+            db.session.commit()
+            flash(f"Arrêt ajouté : {stop.school.name}.", "success")
+            return redirect(url_for("transports.transport_detail", transport_id=transport_id))
+    return render_template(
+        "pmi/transports/detail.html",
+        transport=transport,
+        values=form,
+        errors=errors,
+        route=Markup(documents.route_svg(transport)),  # noqa: S704 - built from escaped parts
+    ), (422 if errors else 200)
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/arrets/<int:stop_id>/supprimer", methods=["POST"])
+def stop_delete(transport_id: int, stop_id: int):
+    user = _manager()
+    services.managed_transport(user, transport_id)
+    db.session.commit()
+    services.delete_stop(user, transport_id, stop_id)
+    db.session.commit()
+    flash("Arrêt supprimé.", "success")
+    return redirect(url_for("transports.transport_detail", transport_id=transport_id))
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/bilan", methods=["GET", "POST"])
+def transport_actuals(transport_id: int):
+    """After the trip: the actual counts per stop, beside the planned ones."""
+    user = _manager()
+    transport = services.managed_transport(user, transport_id)
+    errors: dict = {}
+    if request.method == "POST":
+        counts: dict[int, dict] = {}
+        for stop in transport.stops:
+            values = {}
+            for name in services.ACTUAL_FIELDS:
+                raw = request.form.get(f"{name}_{stop.id}", "").strip() or "0"
+                if not raw.isdigit() or int(raw) > 200:
+                    errors.setdefault(f"{name}_{stop.id}", []).append("Nombre entier entre 0 et 200 attendu.")
+                else:
+                    values[name] = int(raw)
+            counts[stop.id] = values
+        if not errors:
+            db.session.commit()
+            services.record_actuals(user, transport_id, counts)
+            db.session.commit()
+            flash("Effectifs réels enregistrés.", "success")
+            return redirect(url_for("transports.transport_detail", transport_id=transport_id))
+    return render_template("pmi/transports/actuals.html", transport=transport, errors=errors), (
+        422 if errors else 200
+    )
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/manifeste")
+def transport_manifest(transport_id: int):
+    transport = services.managed_transport(_manager(), transport_id)
+    return render_template(
+        "pmi/transports/manifest.html",
+        transport=transport,
+        campus_address=BY_CODE[transport.campus].address,
+        route=Markup(documents.route_svg(transport)),  # noqa: S704
+    )
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/manifeste.csv")
+def transport_manifest_csv(transport_id: int):
+    transport = services.managed_transport(_manager(), transport_id)
+    return Response(
+        documents.manifest_csv(transport),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="transport-{transport.id}.csv"'},
+    )
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/transport.ics")
+def transport_calendar(transport_id: int):
+    transport = services.managed_transport(_manager(), transport_id)
+    return Response(
+        documents.transport_ics(transport),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="transport-{transport.id}.ics"'},
+    )
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/itineraire.svg")
+def transport_route(transport_id: int):
+    transport = services.managed_transport(_manager(), transport_id)
+    return Response(documents.route_svg(transport), mimetype="image/svg+xml")
+
+
+@bp.route(f"{PREFIX}/chiffres")
+def transport_stats():
+    user = _manager()
+    year = _year(request.args.get("annee"))
+    return render_template(
+        "pmi/transports/stats.html",
+        year=year,
+        years=_recent_years(),
+        total=services.stats(user, year=year)["total"],
+        tables=[
+            ("Par groupe régional", services.stats(user, "gr", year=year)["rows"]),
+            ("Par campus", services.stats(user, "campus", year=year)["rows"]),
+            ("Par région des établissements", services.stats(user, "region", year=year)["rows"]),
+        ],
+    )
+
+
+# --- view-side helpers ------------------------------------------------------------------------------
+
+
+def _stop_form(form: MultiDict, schema: StopInputSchema) -> dict:
+    data = form_data(form, schema)
+    # Without JavaScript, the UAI typed (or pasted with the name) in the search box is enough.
+    if not data.get("school_uai"):
+        from pmi.views import UAI_IN_TEXT
+
+        match = UAI_IN_TEXT.search(form.get("school_search", ""))
+        if match:
+            data["school_uai"] = match.group(1)
+    return schema.load(data)
+
+
+def _transport_form(transport: Transport) -> MultiDict:
+    values = {name: getattr(transport, name) for name in TRANSPORT_INPUTS}
+    values["date"] = transport.date.isoformat()
+    values["departure_time"] = transport.departure_time.strftime("%H:%M")
+    values["return_time"] = transport.return_time.strftime("%H:%M")
+    values["cost"] = "" if transport.cost is None else f"{transport.cost:.2f}"
+    values["regional_group"] = transport.regional_group_code
+    return MultiDict({k: "" if v is None else str(v) for k, v in values.items()})
+
+
+def _render_form(user: User, transport: Transport | None, form: MultiDict, errors: dict):
+    return render_template(
+        "pmi/transports/form.html",
+        transport=transport,
+        values=form,
+        errors=errors,
+        groups=regional_groups() if user.is_admin else [],
+        today=services.paris_today().isoformat(),
+    ), (422 if errors else 200)

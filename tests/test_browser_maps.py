@@ -1,0 +1,76 @@
+"""Maps in Chromium: markers drawn from the data endpoint, a popup's seats left, and no request to any host
+other than the app (tiles included, MAP_TILE_URL pointing at the app)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.auth.models import Role
+from core.extensions import db
+from jou import services
+from maps import cache
+from tests.factories import make_edition, make_user, site_data
+
+pytestmark = pytest.mark.browser
+# Any path of the app will do: a missing tile is a 404 from the app, never a request elsewhere.
+TILE_PATH = "/static/tiles/{z}/{x}/{y}.png"
+
+
+@pytest.fixture
+def map_sites(app, live_server, committed_db, monkeypatch) -> list[int]:
+    monkeypatch.setitem(app.config, "MAP_TILE_URL", live_server(TILE_PATH))
+    cache.clear()
+    edition = make_edition(2027)
+    owner = make_user(Role.FACTORY, email="usine@example.org")
+    admin = make_user(Role.ADMIN, email="staff@example.org")
+    ids = []
+    for name, postcode, city in (
+        ("Fonderie de Gerland", "69007", "Lyon"),
+        ("Atelier du Louvre", "75001", "Paris"),
+    ):
+        site = services.create_site(
+            owner, edition, site_data(edition, name=name, postcode=postcode, city=city)
+        )
+        services.submit_site(owner, site)
+        services.approve_site(admin, site)
+        ids.append(site.id)
+    site = services.get_site(ids[0])
+    site.slots[0].seats_taken = 7
+    db.session.commit()
+    yield ids
+    cache.clear()
+
+
+def hosts_seen(page: Page) -> set[str]:
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+    return hosts
+
+
+def test_the_factory_map_draws_markers_and_loads_nothing_from_elsewhere(page: Page, live_server, map_sites):
+    hosts = hosts_seen(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server("/carte"))
+    expect(page.locator("html")).to_have_attribute("data-markers-drawn", "2", timeout=10_000)
+    expect(page.locator("#map-count")).to_contain_text("2 sites sur la carte")
+    # Open the Lyon site's popup: its slots and seats left come from the server.
+    page.evaluate("id => window.factoryMap.openSite(id)", map_sites[0])
+    popup = page.locator(".leaflet-popup-content .popup-slots")
+    expect(popup).to_contain_text("23 places")
+    expect(popup.get_by_role("link", name="Réserver").first).to_have_attribute(
+        "href", re.compile(r"/reserver$")
+    )
+    page.wait_for_load_state("networkidle")
+    assert hosts == {urlsplit(live_server.url).netloc}, hosts
+
+
+def test_the_pmi_map_loads_nothing_from_elsewhere(page: Page, live_server, map_sites):
+    hosts = hosts_seen(page)
+    page.goto(live_server("/carte/pmi"))
+    expect(page.locator(".leaflet-container")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert hosts == {urlsplit(live_server.url).netloc}, hosts
