@@ -11,7 +11,7 @@ from core.api import api_blueprint
 from core.errors import ValidationFailed
 from core.validation import BaseSchema
 from jou.schemas import SiteMapQuerySchema
-from maps import factories, pmi
+from maps import factories, pmi, transports
 
 blp = api_blueprint("maps_api", __name__, "/maps", description="Cartes : usines et PMI")
 
@@ -95,6 +95,18 @@ def near_sites(args: dict):
 def pmi_territories(args: dict):
     """Interventions PMI par territoire : nombres seulement, aucune donnée personnelle."""
     return pmi.territory_stats(args["level"], args.get("year"))
+
+
+class TransportsQuerySchema(BaseSchema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+@blp.route("/transports")
+@blp.arguments(TransportsQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, description="GeoJSON : une ligne par transport, des établissements au campus")
+def transports_data(args: dict):
+    """Transports vers les campus : établissements, campus, date et effectifs ; aucun contact."""
+    return transports.transports_geojson(args.get("year"))
 
 
 blueprints: tuple = (blp,)

@@ -10,7 +10,7 @@ from core.errors import ValidationFailed
 from core.geography import DEPARTMENTS, REGIONS
 from jou import services
 from jou.sectors import SECTORS, sector_label
-from maps import factories, pmi
+from maps import factories, pmi, transports
 from maps.assets import cluster_css, cluster_js, map_parts, offline_map
 
 bp = Blueprint("maps", __name__)
@@ -72,6 +72,19 @@ def pmi_map():
     stats = pmi.territory_stats(level, year)
     return render_template(
         "maps/pmi.html", stats=stats, level=level, year=year, parts=map_parts(pmi.territory_map(stats))
+    )
+
+
+@bp.route("/carte/transports")
+def transports_map():
+    """Campus transports of a year (all years by default): lines from the schools to the campus."""
+    year = _year()
+    collection = transports.transports_geojson(year)
+    return render_template(
+        "maps/transports.html",
+        year=year,
+        features=collection["features"],
+        parts=map_parts(transports.transports_map(collection)),
     )
 
 

@@ -27,7 +27,7 @@ PUBLIC = {
     "editions_api.list_editions", "sites_api.list_sites", "sites_api.get_site", "sites_api.sites_geojson",
     "schools_api.list_schools", "schools_api.school_detail",
     "checkin.ticket",
-    "maps.factory_map", "maps.site_popup", "maps.pmi_map",
+    "maps.factory_map", "maps.site_popup", "maps.pmi_map", "maps.transports_map", "maps_api.transports_data",
     "maps_api.site_data", "maps_api.near_sites", "maps_api.pmi_territories",
 }  # fmt: skip
 # Signed in, whatever the role: logout and one's own account.
@@ -46,7 +46,7 @@ TRANSPORTS = {
     "transports.transport_list", "transports.transport_create", "transports.transport_detail",
     "transports.transport_edit", "transports.transport_delete", "transports.stop_delete",
     "transports.transport_actuals", "transports.transport_manifest", "transports.transport_manifest_csv",
-    "transports.transport_calendar", "transports.transport_route", "transports.transport_stats",
+    "transports.transport_calendar", "transports.transport_route", "transports.transport_map", "transports.transport_stats",
     "transports_api.list_transports", "transports_api.create_transport", "transports_api.transport_stats",
     "transports_api.get_transport", "transports_api.update_transport", "transports_api.delete_transport",
     "transports_api.list_stops", "transports_api.add_stop", "transports_api.update_stop",

@@ -458,3 +458,15 @@ def test_stats_group_by_gr_campus_and_region(client, paris_org):
     assert (
         client.get("/api/v1/transports/stats", headers=api_token(client, volunteer.email)).status_code == 403
     )
+
+
+def test_route_map_draws_the_stops_to_the_campus_with_local_assets_only(client, paris_org, trip):
+    login(client, paris_org)
+    html = client.get(f"/pmi/transports/{trip.id}/carte").get_data(as_text=True)
+    assert "L.polyline" in html
+    assert "Lycée Arago" in html and "Lycée Voltaire" in html
+    # Every script and stylesheet comes from the app's static folder; tiles are the configured server.
+    import re
+
+    for url in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html):
+        assert url.startswith("/static/"), url

@@ -18,6 +18,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.geography.groups import regional_groups
 from core.validation import form_data
+from maps.routes import route_map
 from pmi.transports import documents, services
 from pmi.transports.campuses import BY_CODE, CAMPUSES
 from pmi.transports.models import STATUS_LABELS, Transport
@@ -215,6 +216,14 @@ def transport_calendar(transport_id: int):
 def transport_route(transport_id: int):
     transport = services.managed_transport(_manager(), transport_id)
     return Response(documents.route_svg(transport), mimetype="image/svg+xml")
+
+
+@bp.route(f"{PREFIX}/<int:transport_id>/carte")
+def transport_map(transport_id: int):
+    """The route on a map (folium, assets served from static/; tiles are the configured tile server)."""
+    transport = services.managed_transport(_manager(), transport_id)
+    points = [(p["lat"], p["lon"], p["label"]) for p in documents.route_points(transport)]
+    return route_map(points[:-1], points[-1])
 
 
 @bp.route(f"{PREFIX}/chiffres")
