@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import folium
 from flask import current_app, url_for
 from folium import plugins
+from markupsafe import escape
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = (
@@ -95,3 +96,10 @@ def map_parts(fmap: folium.Map) -> MapParts:
 
 def standalone_html(fmap: folium.Map) -> str:
     return fmap.get_root().render()
+
+
+def safe_label(value: object) -> str:
+    """Text for a folium tooltip or popup. folium puts these into a JavaScript template literal inside a
+    <script>, unescaped: HTML-escape it, and neutralise what a template literal interprets (` $ \\)."""
+    text = str(escape("" if value is None else value))
+    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")

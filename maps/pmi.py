@@ -15,7 +15,7 @@ from sqlalchemy import distinct, func, select
 from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS, SEATS
 from core.geography.territories import DEPARTMENT_REGION
-from maps.assets import offline_map
+from maps.assets import offline_map, safe_label
 from maps.cache import cached
 from pmi.models import Intervention, School
 
@@ -185,6 +185,4 @@ def school_map(schools: list[dict]) -> folium.Map:
 
 
 def _escape(value: str | None) -> str:
-    from markupsafe import escape
-
-    return str(escape(value or ""))
+    return safe_label(value or "")

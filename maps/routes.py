@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import folium
 
-from maps.assets import offline_map, standalone_html
+from maps.assets import offline_map, safe_label, standalone_html
 
 Point = tuple[float, float, str]
 
@@ -19,9 +19,11 @@ def route_map(stops: Sequence[Point], campus: Point) -> str:
     points = [stop for stop in stops if stop[0] is not None and stop[1] is not None]
     fmap = offline_map(location=(campus[0], campus[1]), zoom_start=10)
     for lat, lon, label in points:
-        folium.CircleMarker((lat, lon), radius=6, color="#1f4e7a", fill=True, tooltip=label).add_to(fmap)
+        folium.CircleMarker(
+            (lat, lon), radius=6, color="#1f4e7a", fill=True, tooltip=safe_label(label)
+        ).add_to(fmap)
     folium.CircleMarker(
-        (campus[0], campus[1]), radius=9, color="#7a1f3d", fill=True, tooltip=campus[2]
+        (campus[0], campus[1]), radius=9, color="#7a1f3d", fill=True, tooltip=safe_label(campus[2])
     ).add_to(fmap)
     path = [(lat, lon) for lat, lon, _ in points] + [(campus[0], campus[1])]
     if len(path) > 1:

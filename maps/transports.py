@@ -9,7 +9,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from maps.assets import offline_map
+from maps.assets import offline_map, safe_label
 from pmi.transports.campuses import BY_CODE
 from pmi.transports.models import Transport, TransportStatus, TransportStop
 
@@ -61,10 +61,12 @@ def transports_map(collection: dict) -> folium.Map:
     for feature in collection["features"]:
         props = feature["properties"]
         path = [(lat, lon) for lon, lat in feature["geometry"]["coordinates"]]
-        label = f"{props['campus_label']} — {props['date']} — {props['pupils']} élèves"
+        label = safe_label(f"{props['campus_label']} — {props['date']} — {props['pupils']} élèves")
         folium.PolyLine(path, color="#7a1f3d", weight=3, opacity=0.7, tooltip=label).add_to(fmap)
         for (lat, lon), school in zip(path[:-1], props["schools"], strict=True):
-            folium.CircleMarker((lat, lon), radius=4, color="#1f4e7a", fill=True, tooltip=school).add_to(fmap)
+            folium.CircleMarker(
+                (lat, lon), radius=4, color="#1f4e7a", fill=True, tooltip=safe_label(school)
+            ).add_to(fmap)
         if props["campus"] not in campuses_drawn:
             campuses_drawn.add(props["campus"])
             folium.CircleMarker(

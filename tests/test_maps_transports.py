@@ -2,6 +2,7 @@
 
 from pmi.transports import services
 from pmi.transports.campuses import BY_CODE
+from tests.factories import PASSWORD
 from tests.test_pmi_interventions import make_school
 from tests.test_transports import make_transport, organiser, stop_data
 
@@ -45,3 +46,17 @@ def test_year_filter_and_bad_year(client, db_session):
     assert len(client.get(f"/api/v1/maps/transports?year={year}").get_json()["features"]) == 1
     assert client.get(f"/api/v1/maps/transports?year={year + 1}").get_json()["features"] == []
     assert client.get("/api/v1/maps/transports?year=abc").status_code == 422
+
+
+def test_a_hostile_school_name_stays_text_in_the_map_script(client, db_session):
+    org = organiser("paris")
+    transport = make_transport(org)
+    school = make_school(name="Lycée </script><img src=x onerror=alert(1)> `${alert(2)}`")
+    school.lat, school.lon = 48.84, 2.39
+    services.add_stop(org, transport.id, stop_data(school))
+    for url in ("/carte/transports", f"/pmi/transports/{transport.id}/carte"):
+        if url.startswith("/pmi"):
+            client.post("/connexion", data={"email": org.email, "password": PASSWORD})
+        html = client.get(url).get_data(as_text=True)
+        assert "</script><img" not in html and "${alert(2)}" not in html, url
+        assert "Lycée &lt;/script&gt;" in html, url
