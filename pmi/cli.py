@@ -72,3 +72,32 @@ def import_interventions_command(file: Path, email: str) -> None:
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(str(summary))
+
+
+@pmi_cli.command("set-group")
+@click.option("--email", required=True, help="Compte d'un·e intervenant·e ou organisateur·rice.")
+@click.option("--gr", "group", required=True, help="Code du groupe régional (voir /admin/groupes-regionaux).")
+@click.option("--promo", default=None, help="Promo (ex. « Ch. 180 »), si le profil est créé.")
+def set_group_command(email: str, group: str, promo: str | None) -> None:
+    """Assign a volunteer's or an organiser's regional group (organisers cannot choose their own)."""
+    from core.auth.services import find_user_by_email
+    from pmi.volunteers import profile_of, save_profile
+
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"Aucun compte pour {email}.")
+    profile = profile_of(user)
+    try:
+        save_profile(
+            user,
+            name=user.name,
+            promo=promo if promo is not None else (profile.promo if profile else ""),
+            regional_group=group,
+            phone=profile.phone if profile else None,
+        )
+    except AppError as exc:
+        raise click.ClickException(
+            " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
+        ) from exc
+    db.session.commit()
+    click.echo(f"{user.email} : groupe régional {group}.")

@@ -55,7 +55,7 @@ def profile():
         schema = ProfileSchema()
         try:
             data = schema.load(form_data(request.form, schema))
-            save_profile(user, **data)
+            save_profile(user, **data, actor=user)
         except (ValidationError, AppError) as exc:
             db.session.rollback()
             errors = _page_errors(exc)

@@ -19,13 +19,29 @@ def profile_of(user: User | None) -> Volunteer | None:
     return db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
 
 
+ORGANISER_GROUP_LOCKED = (
+    "Le groupe régional d'un·e organisateur·rice est attribué par l'équipe Soce "
+    "(il donne accès aux transports et aux interventions du groupe)."
+)
+
+
 def save_profile(
-    user: User, *, name: str, promo: str, regional_group: str, phone: str | None = None
+    user: User,
+    *,
+    name: str,
+    promo: str,
+    regional_group: str,
+    phone: str | None = None,
+    actor: User | None = None,
 ) -> Volunteer:
-    """Create or update the user's profile; the GR must exist."""
+    """Create or update the user's profile; the GR must exist. An organiser's GR grants rights over the
+    group's data, so only staff (or the CLI and demo loader, actor None) may set or change it."""
     if db.session.get(RegionalGroup, regional_group) is None:
         raise ValidationFailed.on("regional_group", "Groupe régional inconnu.")
     volunteer = profile_of(user)
+    current = volunteer.regional_group_code if volunteer else None
+    if actor is not None and not actor.is_admin and user.role == Role.ORGANISER and regional_group != current:
+        raise ValidationFailed.on("regional_group", ORGANISER_GROUP_LOCKED)
     if volunteer is None:
         volunteer = Volunteer(user_id=user.id)
         db.session.add(volunteer)

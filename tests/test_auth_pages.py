@@ -165,6 +165,15 @@ def test_login_redirects_only_to_local_next(client):
     assert response.location == "/compte"
 
 
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)"]
+)
+def test_login_refuses_disguised_external_next(client, target):
+    user = make_user()
+    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD, "next": target})
+    assert response.location == "/"
+
+
 def test_logout_is_a_post(client):
     user = make_user()
     log_in(client, user.email)

@@ -135,3 +135,28 @@ def test_the_group_page_counts_per_volunteer(client, db_session):
     sign_in(client, make_user(Role.ADMIN))
     text = client.get("/pmi/groupe").text
     assert "Chloé" in text and "Par groupe régional" in text and 'data-total="total">30<' in text
+
+
+def test_an_organiser_cannot_move_into_another_group(client, db_session):
+    """The organiser's GR gives rights over the group's transports: staff assign it, not the organiser."""
+    from pmi.volunteers import profile_of
+
+    user, profile = make_volunteer("paris", Role.ORGANISER)
+    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/pmi/profil", data={"name": user.name, "promo": "Ch. 180", "regional_group": "lyonnais"}
+    )
+    assert response.status_code == 422
+    assert "attribué par l" in response.get_data(as_text=True)
+    assert profile_of(user).regional_group_code == "paris"
+
+
+def test_staff_assign_a_group_from_the_cli(app, db_session):
+    from pmi.volunteers import profile_of
+
+    user, _ = make_volunteer("paris", Role.ORGANISER)
+    result = app.test_cli_runner().invoke(
+        args=["pmi", "set-group", "--email", user.email, "--gr", "lyonnais"]
+    )
+    assert result.exit_code == 0, result.output
+    assert profile_of(user).regional_group_code == "lyonnais"

@@ -50,8 +50,17 @@ def forget_cached_caller() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths: no open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only same-site relative paths: no open redirect. Browsers read "/\\host" as "//host", and
+    control characters can hide a scheme, so both are refused outright."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and not urlsplit(target).netloc
+        and not urlsplit(target).scheme
+    ):
         return target
     return url_for("jou.home")
 

@@ -1,7 +1,8 @@
 """Rules of campus transports: who manages which bus, the dates, and the seats.
 
-Organisers manage the transports of their own GR (from their volunteer profile, as in pmi); the Soce team
-manages all; nobody else sees them (pupils' counts and teachers' phones are not public).
+Organisers manage the transports of their own GR (from their volunteer profile, as in pmi; staff assign
+an organiser's GR); the Soce team manages all; nobody else sees these pages. The public transports map
+(maps/transports.py) shows only schools, campus, date and pupil counts — never contacts, operator or cost.
 
 Seats: a stop takes `pupils + teachers` seats through one conditional UPDATE of `transports.seats_taken`
 (`WHERE seats_taken + :n <= seats`) with a row-count check — never read-then-write — so two organisers
