@@ -354,7 +354,24 @@ def _plan_slots(
                 f"{_slot_label(slot)} a déjà {slot.seats_taken} place(s) réservée(s) : il ne peut pas "
                 "être supprimé."
             )
+        elif _slot_has_history(slot.id):
+            conflicts.append(
+                f"{_slot_label(slot)} a un historique (réservations annulées, liste d'attente ou entrées) : "
+                "il ne peut pas être supprimé ; réduisez plutôt sa capacité."
+            )
     return plan
+
+
+def _slot_has_history(slot_id: int) -> bool:
+    """Bookings (even cancelled), waiting list, check-ins, walk-ins or attendance: records the statistics
+    and the audit keep, so the slot stays."""
+    from jou.bookings.models import Booking, WaitlistEntry
+    from jou.checkin.models import AttendanceReport, CheckIn, GateTally, WalkIn
+
+    return any(
+        db.session.scalar(select(model.slot_id).where(model.slot_id == slot_id).limit(1)) is not None
+        for model in (Booking, WaitlistEntry, CheckIn, GateTally, WalkIn, AttendanceReport)
+    )
 
 
 def update_site(actor: User, site: Site, data: dict) -> Site:

@@ -240,6 +240,19 @@ def test_change_party_by_the_delta(db_session):
     assert seats_taken(slot) == 2 and booking.party_size == 1
 
 
+def test_a_new_party_size_keeps_the_women_men_breakdown(db_session):
+    slot = public_slot(capacity=10)
+    booking = services.book(slot.id, party(4, female=2, male=1))
+    services.change_party(booking, {"party_size": 5})
+    assert (booking.female, booking.male, booking.unspecified) == (2, 1, 2)
+    services.change_party(booking, {"female": 3})
+    assert (booking.female, booking.male, booking.unspecified) == (3, 1, 1)
+    with pytest.raises(ValidationFailed):  # 3 women + 1 man do not fit in 2: say who comes
+        services.change_party(booking, {"party_size": 2})
+    services.change_party(booking, {"party_size": 2, "female": 1, "male": 1})
+    assert (booking.party_size, booking.female, booking.male, booking.unspecified) == (2, 1, 1, 0)
+
+
 def test_change_school_headcount(db_session):
     _, slot = slots_of(capacity=40)
     booking = services.book(slot.id, school_class())
@@ -361,3 +374,39 @@ def test_token_of_a_deleted_booking_is_not_found(db_session):
     db_session.flush()
     with pytest.raises(NotFound):
         tokens.booking_from_ticket(token)
+
+
+def test_a_slot_with_a_cancelled_booking_is_kept_when_the_factory_drops_it(db_session):
+    """Its bookings stay for the statistics and the audit: a clear refusal, never a database error."""
+    from jou import services as site_services
+    from jou.models import Site
+
+    slot = public_slot(capacity=5)
+    booking = services.book(slot.id, party(2))
+    services.cancel_booking(booking)
+    site = db_session.get(Site, slot.site_id)
+    owner = site.owner
+    others = [s for s in site.slots if s.id != slot.id]
+    payload = [{"id": s.id, "day": s.day, "start": s.start, "end": s.end, "audience": s.audience,
+                "capacity": s.capacity} for s in others]  # fmt: skip
+    with pytest.raises(Conflict) as exc:
+        site_services.update_site(owner, site, {"slots": payload})
+    assert "historique" in exc.value.message
+    assert db_session.get(Booking, booking.id) is not None
+
+
+def test_an_overseas_slot_is_judged_on_its_own_clock(db_session):
+    """9:00 in Guadeloupe is 13:00 UTC: at 12:00 UTC the visit has not started there (it has in Paris)."""
+    edition = open_edition()
+    edition.booking_closes = edition.saturday
+    public = slot_data(day=edition.saturday, audience="public", start=time(9, 0), end=time(11, 0))
+    school = slot_data(day=edition.friday, audience="schools")
+    site = make_site(edition=edition, status="approved", slots=[school, public],
+                     postcode="97110", city="Pointe-à-Pitre")  # fmt: skip
+    slot = next(s for s in site.slots if s.audience == "public")
+    noon_utc = datetime.combine(edition.saturday, time(12, 0), tzinfo=UTC)
+    booking = services.book(slot.id, party(2), now=noon_utc)
+    assert booking.party_size == 2
+    with pytest.raises(Conflict) as exc:  # 14:00 UTC = 10:00 in Guadeloupe: started
+        services.book(slot.id, party(1, email="late@example.org"), now=noon_utc + timedelta(hours=2))
+    assert exc.value.code == "slot_past"

@@ -33,7 +33,7 @@ from core.extensions import db
 from core.formatting import PARIS, french_date
 from core.identifiers import normalise_uai, uai_is_valid
 from core.models import utcnow
-from jou.bookings import notify
+from jou.bookings import calendar, notify
 from jou.bookings.models import (
     SCHOOL_LEVELS,
     Booking,
@@ -132,7 +132,8 @@ def _full(slot: Slot, wanted: int) -> Conflict:
 
 
 def slot_starts_at(slot: Slot) -> datetime:
-    return datetime.combine(slot.day, slot.start, tzinfo=PARIS)
+    """In the site's own zone: a 10:00 visit in Guadeloupe starts at 10:00 there, not in Paris."""
+    return calendar.slot_bounds(slot)[0]
 
 
 def _check_open(slot: Slot, now: datetime) -> None:
@@ -330,9 +331,13 @@ def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -
     if kind == BookingKind.SCHOOL:
         merged = {k: data.get(k, getattr(booking, k)) for k in ("female", "male", "unspecified", "adults")}
     else:
-        merged = {"party_size": data.get("party_size", booking.party_size)}
-        if "female" in data or "male" in data:
-            merged |= {"female": data.get("female", 0), "male": data.get("male", 0)}
+        # The breakdown given so far stays unless the request changes it (a new size alone must not
+        # erase the women/men counts the statistics use).
+        merged = {
+            "party_size": data.get("party_size", booking.party_size),
+            "female": data.get("female", booking.female),
+            "male": data.get("male", booking.male),
+        }
     party_size, counts = _headcount(kind, merged)
     _check_party_size(slot.site.edition, kind, party_size)
     delta = party_size - booking.party_size
