@@ -196,6 +196,20 @@ def test_offline_merge_counts_each_ticket_once(gate):
     assert abs(rows[0].checked_in_at - at) < timedelta(seconds=1)
 
 
+def test_one_bad_offline_entry_does_not_block_the_batch(gate):
+    """The booking shrank after the list was downloaded: that entry is refused, the rest is recorded,
+    and the phone's next sync is not stuck on it."""
+    other = booking_services.book(gate["public"].id, party(2, email="bob@example.org"))
+    batch = [
+        {"token": token(gate["booking"]), "admitted": 9, "checked_in_at": None},  # party of 4
+        {"token": token(other), "admitted": None, "checked_in_at": None},
+    ]
+    results = services.merge_offline(gate["owner"], gate["public"], batch, device="phone1")
+    assert [r["status"] for r in results] == ["refused", "valid"]
+    assert results[0]["reason_code"] == "invalid_entry" and results[0]["reason"]
+    assert [r.booking_id for r in db.session.scalars(select(CheckIn))] == [other.id]
+
+
 # ---- attendance --------------------------------------------------------------------------------------
 
 

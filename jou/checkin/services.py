@@ -389,16 +389,23 @@ def merge_offline(user: User, slot: Slot, entries: list[dict], *, device: str | 
     now = utcnow()
     results = []
     for entry in entries:
-        answer = check_in(
-            user,
-            slot,
-            entry.get("token") or "",
-            admitted=entry.get("admitted"),
-            now=now,
-            checked_in_at=entry.get("checked_in_at"),
-            source=CheckInSource.OFFLINE,
-            device=device,
-        )
+        try:
+            with db.session.begin_nested():
+                answer = check_in(
+                    user,
+                    slot,
+                    entry.get("token") or "",
+                    admitted=entry.get("admitted"),
+                    now=now,
+                    checked_in_at=entry.get("checked_in_at"),
+                    source=CheckInSource.OFFLINE,
+                    device=device,
+                )
+        except ValidationFailed as exc:
+            # One bad entry (e.g. more people than the booking holds now) must not block the phone's
+            # whole batch forever: it is refused alone, with its reason, and the others are recorded.
+            reason = " ".join(m for messages in exc.fields.values() for m in messages) or exc.message
+            answer = Answer(REFUSED, reason, "invalid_entry")
         results.append(answer.to_dict())
     return results
 
