@@ -332,3 +332,13 @@ def test_login_form_with_its_csrf_token_is_accepted(app, client, monkeypatch):
         "/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302
+
+
+def test_a_deactivated_account_loses_its_session(client, db_session):
+    user = make_user()
+    log_in(client, user.email)
+    assert client.get("/compte").status_code == 200
+    user.is_active_account = False
+    db_session.commit()
+    response = client.get("/compte")
+    assert response.status_code == 302 and "/connexion" in response.location

@@ -155,6 +155,13 @@ def test_walk_in_replay_with_same_key_counts_once(gate):
     assert db.session.scalar(select(func.count(WalkIn.id))) == 1
 
 
+def test_walk_in_key_of_another_slot_is_refused(gate):
+    services.admit_walk_in(gate["owner"], gate["public"], {"male": 1}, client_key="phone1-8")
+    with pytest.raises(Conflict):
+        services.admit_walk_in(gate["owner"], gate["school"], {"female": 1}, client_key="phone1-8")
+    assert db.session.scalar(select(func.count(WalkIn.id))) == 1
+
+
 def test_walk_in_needs_someone(gate):
     with pytest.raises(ValidationFailed):
         services.admit_walk_in(gate["owner"], gate["public"], {})

@@ -36,7 +36,7 @@ def load_user(session_id: str) -> User | None:
     # The session id carries token_version: a password change signs out every other session.
     user_id, _, version = session_id.partition(".")
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or str(user.token_version) != version:
+    if user is None or not user.is_active or str(user.token_version) != version:
         return None
     return user
 

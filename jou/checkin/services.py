@@ -303,6 +303,11 @@ def admit_walk_in(
     if client_key:
         replay = db.session.scalar(select(WalkIn).where(WalkIn.client_key == client_key))
         if replay is not None:
+            if replay.slot_id != slot.id:
+                # Keys are unique across slots: never hand back (or count under) another slot's walk-in.
+                raise Conflict(
+                    "Cette clé d'envoi a déjà servi pour un autre créneau.", code="client_key_reused"
+                )
             return replay
     _ensure_tally(slot.id)
     tally = update(GateTally).where(GateTally.slot_id == slot.id)
