@@ -410,3 +410,17 @@ def test_an_overseas_slot_is_judged_on_its_own_clock(db_session):
     with pytest.raises(Conflict) as exc:  # 14:00 UTC = 10:00 in Guadeloupe: started
         services.book(slot.id, party(1, email="late@example.org"), now=noon_utc + timedelta(hours=2))
     assert exc.value.code == "slot_past"
+
+
+def test_promotion_respects_the_per_email_rules(db_session):
+    """Someone who booked an overlapping visit elsewhere since joining the list is not promoted."""
+    slot = public_slot(capacity=2)
+    holder = services.book(slot.id, party(2, email="holder@example.org"))
+    waiting = services.join_waitlist(slot.id, party(1, email="busy@example.org"))
+    # Same day and time at another factory of the edition: the waiting person books there meanwhile.
+    elsewhere = make_site(edition=slot.site.edition, status="approved",
+                          slots=[slot_data(day=slot.day, start=slot.start, end=slot.end, audience="public")])  # fmt: skip
+    services.book(elsewhere.slots[0].id, party(1, email="busy@example.org"))
+    services.cancel_booking(holder)
+    assert waiting.status == WaitlistStatus.CANCELLED
+    assert seats_taken(slot) == 0

@@ -431,7 +431,14 @@ def cancel_waitlist_entry(entry: WaitlistEntry) -> None:
 def promote_waitlist(slot_id: int) -> list[Booking]:
     """Book the waiting parties that fit, in order (see module doc); each is emailed its ticket."""
     promoted: list[Booking] = []
+    slot = db.session.get(Slot, slot_id)
     for entry in waitlist_of_slot(slot_id):
+        try:
+            # They may have booked elsewhere since joining: the per-email rules hold for them too.
+            _check_email(slot, entry.email)
+        except Conflict:
+            entry.status = WaitlistStatus.CANCELLED
+            continue
         if not _take_seats(slot_id, entry.party_size):
             continue  # keeps its place; a smaller party behind may fit
         booking = Booking(
