@@ -470,3 +470,14 @@ def test_route_map_draws_the_stops_to_the_campus_with_local_assets_only(client, 
 
     for url in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html):
         assert url.startswith("/static/"), url
+
+
+def test_a_school_on_two_buses_of_a_group_counts_once_in_its_row(client, paris_org):
+    school = make_school(department="75", region="11")
+    for _ in range(2):
+        transport = make_transport(paris_org, campus="paris", seats=50)
+        services.add_stop(paris_org, transport.id, stop_data(school, female=5, male=5, teachers=1))
+    for by in ("gr", "campus"):
+        result = services.stats(make_user(Role.ADMIN), by)
+        assert result["total"]["schools"] == 1
+        assert [r["schools"] for r in result["rows"]] == [1], by

@@ -418,7 +418,20 @@ def stats(user: User, by: str | None = None, *, year: int | None = None, gr: str
     total = _row(None, "Total", t.transports, t.female, t.male, t.unspecified, t.teachers, schools or 0,
                  t.seats, t.cost)  # fmt: skip
     rows: list[dict] = []
+
+    def distinct_schools(group) -> dict:  # noqa: ANN001
+        """A school on two buses of the same group counts once there, as in the total."""
+        stmt = (
+            select(group, func.count(distinct(TransportStop.school_id)))
+            .select_from(TransportStop)
+            .join(Transport, Transport.id == TransportStop.transport_id)
+            .where(*where)
+            .group_by(group)
+        )
+        return dict(db.session.execute(stmt).all())
+
     if by == "gr":
+        schools_of = distinct_schools(Transport.regional_group_code)
         names = dict(db.session.execute(select(RegionalGroup.code, RegionalGroup.name)).all())
         for r in db.session.execute(transport_level(Transport.regional_group_code)):
             rows.append(
@@ -430,12 +443,13 @@ def stats(user: User, by: str | None = None, *, year: int | None = None, gr: str
                     r.male,
                     r.unspecified,
                     r.teachers,
-                    r.schools,
+                    schools_of.get(r[0], 0),
                     r.seats,
                     r.cost,
                 )  # fmt: skip
             )
     elif by == "campus":
+        schools_of = distinct_schools(Transport.campus)
         for r in db.session.execute(transport_level(Transport.campus)):
             rows.append(
                 _row(
@@ -446,7 +460,7 @@ def stats(user: User, by: str | None = None, *, year: int | None = None, gr: str
                     r.male,
                     r.unspecified,
                     r.teachers,
-                    r.schools,
+                    schools_of.get(r[0], 0),
                     r.seats,
                     r.cost,
                 )  # fmt: skip
