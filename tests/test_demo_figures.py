@@ -1,0 +1,114 @@
+"""The demo reproduces the association's published figures exactly (DOMAIN.md, "Figures to reproduce"),
+read from the API, which computes them from the raw records: PMI 2024 (363 volunteers, 324
+interventions, more than 14,000 pupils of whom 5,142 girls), the 2024 campus transports (24 buses,
+1,200 lycéens) and JOU 2025 (226 factories, 20,000 visitors as the factories confirmed them)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+from fixtures import figures
+from fixtures.loader import ADMIN_EMAIL, DEMO_PASSWORD
+from jou.checkin.models import AttendanceReport
+from jou.models import Audience, Edition, Site, SiteStatus, Slot
+from pmi.models import Intervention, intervention_volunteers
+from tests.factories import api_token
+from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
+
+
+def admin_headers(app) -> dict:  # noqa: ANN001
+    return api_token(app.test_client(), ADMIN_EMAIL, DEMO_PASSWORD)
+
+
+def test_pmi_2024_as_published(demo, app):  # noqa: F811
+    client = app.test_client()
+    headers = admin_headers(app)
+    by_gr = client.get("/api/v1/pmi/stats?by=gr&year=2024", headers=headers)
+    assert by_gr.status_code == 200, by_gr.get_json()
+    total = by_gr.get_json()["total"]
+    assert total["interventions"] == 324
+    assert total["volunteers"] == 363
+    assert total["female"] == 5142
+    assert total["total"] > 14_000
+    assert total["total"] == total["female"] + total["male"] + total["unspecified"]
+    assert total["unspecified"] > 0  # nobody is forced to state a gender
+    assert 0.3 < total["female_share"] < 0.45
+    # Spread over the country: most French GRs took part, none carries the year alone.
+    rows = by_gr.get_json()["rows"]
+    assert len(rows) >= 20
+    assert sum(r["interventions"] for r in rows) == 324
+    assert max(r["interventions"] for r in rows) < 324 // 5
+    assert sum(r["female"] for r in rows) == 5142
+
+    # Per volunteer: 363 of them, each in at least one intervention; co-volunteers are credited too, so
+    # the rows add up to more interventions than there were, while the total counts each once.
+    by_volunteer = client.get("/api/v1/pmi/stats?by=volunteer&year=2024", headers=headers).get_json()
+    assert len(by_volunteer["rows"]) == 363
+    assert all(r["interventions"] >= 1 for r in by_volunteer["rows"])
+    assert sum(r["interventions"] for r in by_volunteer["rows"]) > 324
+    assert by_volunteer["total"]["female"] == 5142
+
+    # The same from the raw rows.
+    in_2024 = Intervention.date.between(date(2024, 1, 1), date(2024, 12, 31))
+    assert db.session.scalar(select(func.sum(Intervention.female)).where(in_2024)) == 5142
+    links = db.session.scalar(
+        select(func.count()).select_from(intervention_volunteers).join(Intervention).where(in_2024)
+    )
+    assert links > 363
+    kinds = Counter(db.session.scalars(select(Intervention.kind).where(in_2024)))
+    assert 15 <= kinds["tnf_exhibition"] <= 25  # "about twenty" exhibitions
+    assert set(kinds) >= {"class_talk", "forum", "orientation_fair", "tnf_exhibition", "energy_game"}
+
+
+def test_campus_transports_2024_as_published(demo, app):  # noqa: F811
+    response = app.test_client().get("/api/v1/transports/stats?year=2024", headers=admin_headers(app))
+    assert response.status_code == 200, response.get_json()
+    total = response.get_json()["total"]
+    assert total["transports"] == 24
+    assert total["pupils"] == 1200
+
+
+def test_jou_2025_as_published(demo):  # noqa: F811
+    edition = db.session.scalar(select(Edition).where(Edition.year == 2025))
+    approved = select(Site.id).where(Site.edition_id == edition.id, Site.status == SiteStatus.APPROVED)
+    assert db.session.scalar(select(func.count()).select_from(approved.subquery())) == 226
+    rows = db.session.execute(
+        select(Slot.audience, Slot.capacity, AttendanceReport)
+        .join(AttendanceReport, AttendanceReport.slot_id == Slot.id)
+        .where(Slot.site_id.in_(approved))
+    ).all()
+    assert sum(report.total for _, _, report in rows) == figures.JOU_2025_VISITORS == 20_000
+    # Every slot of every factory has its confirmed figures, within its capacity.
+    slots = db.session.scalar(select(func.count(Slot.id)).where(Slot.site_id.in_(approved)))
+    assert len(rows) == slots
+    assert all(report.total <= capacity for _, capacity, report in rows)
+    # Friday for pupils, Saturday for the public; girls and women by gender, some unspecified.
+    by_audience = Counter()
+    for audience, _, report in rows:
+        by_audience[audience] += report.total
+    assert 0.3 < by_audience[Audience.SCHOOLS] / 20_000 < 0.6
+    female = sum(report.female for _, _, report in rows)
+    unspecified = sum(report.unspecified for _, _, report in rows)
+    assert 0 < unspecified < 2_000 and 0.35 < female / (20_000 - unspecified) < 0.5
+
+
+def test_jou_2025_attendance_through_the_gate_api(demo, app):  # noqa: F811
+    """What a factory (or the Soce) reads for a slot: its confirmed figures are the final ones."""
+    slot, report = db.session.execute(
+        select(Slot, AttendanceReport)
+        .join(AttendanceReport, AttendanceReport.slot_id == Slot.id)
+        .join(Site)
+        .join(Edition)
+        .where(Edition.year == 2025)
+        .order_by(Slot.id)
+        .limit(1)
+    ).one()
+    response = app.test_client().get(f"/api/v1/slots/{slot.id}/attendance", headers=admin_headers(app))
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()
+    assert data["confirmed"] is True
+    assert data["final"] == {"female": report.female, "male": report.male, "unspecified": report.unspecified}
