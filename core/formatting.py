@@ -13,6 +13,11 @@ MONTHS = [
 ]  # fmt: skip
 
 
+def paris_today() -> date:
+    """Today in France, whatever the server's zone: editions, windows and logged dates are French days."""
+    return datetime.now(PARIS).date()
+
+
 def french_date(value: date | datetime | None, with_weekday: bool = True) -> str:
     if value is None:
         return ""

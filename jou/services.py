@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import ColumnElement, Integer, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,7 @@ from core import geography
 from core.auth.models import Role, User
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import PARIS, french_date, french_time
+from core.formatting import french_date, french_time, paris_today
 from core.models import utcnow
 from jou.models import STATUS_LABELS, Audience, Edition, Site, SiteStatus, Slot, search_key
 from jou.sectors import SECTORS
@@ -55,10 +55,6 @@ SLOT_FIELDS = (
 # A booking was made for a day, a time and an audience: a booked slot keeps all three.
 BOOKED_SLOT_KEYS = ("day", "start", "end", "audience")
 REASON_MAX_LENGTH = 2000
-
-
-def paris_today() -> date:
-    return datetime.now(PARIS).date()
 
 
 # ---- editions ----------------------------------------------------------------------------------------

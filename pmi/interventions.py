@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.auth.models import Role, User
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import PARIS
+from core.formatting import paris_today
 from core.geography import apply_location, locate, region_of_department, regional_group_for
 from core.geography.models import RegionalGroup
 from core.geography.names import fold
@@ -62,11 +62,6 @@ def _has_volunteer(condition: Callable[[type[Volunteer]], ColumnElement[bool]]) 
         )  # fmt: skip
         .correlate(Intervention)
     )
-
-
-def paris_today() -> dt.date:
-    """Volunteers log what they did today in France, whatever the server's zone."""
-    return dt.datetime.now(PARIS).date()
 
 
 def _is_linked(user: User) -> ColumnElement[bool]:

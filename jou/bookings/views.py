@@ -7,18 +7,17 @@ beside the fields) → call jou.bookings.services → commit once → respond. T
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterable
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
 from core.auth.access import require
 from core.auth.models import Role
 from core.errors import AppError, NotFound
+from core.exports import attachment, excel_csv
 from core.extensions import db
 from core.formatting import french_date, french_datetime, french_time
 from core.mail import commit_and_deliver, forget_queued
@@ -172,18 +171,8 @@ def site_bookings(site_id: int):
 @bp.route("/mes-sites/<int:site_id>/reservations.csv")
 def site_bookings_csv(site_id: int):
     site = _own_site(site_id)
-    out = io.StringIO()
-    # French Excel reads UTF-8 only with the BOM, and splits columns on ';'.
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(CSV_HEADER)
-    for slot, bookings, _waiting in _slots_with_bookings(site):
-        writer.writerows(_csv_row(slot, b) for b in bookings)
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="reservations-site-{site.id}.csv"'},
-    )
+    rows = (_csv_row(slot, b) for slot, bookings, _waiting in _slots_with_bookings(site) for b in bookings)
+    return attachment(excel_csv(CSV_HEADER, rows), "text/csv", f"reservations-site-{site.id}.csv")
 
 
 @bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/message", methods=["POST"])
@@ -331,8 +320,8 @@ def _slots_with_bookings(site: Site) -> list[tuple[Slot, list[Booking], int]]:
     ]
 
 
-def _csv_row(slot: Slot, booking: Booking) -> list[str]:
-    cells = [
+def _csv_row(slot: Slot, booking: Booking) -> list[object]:
+    return [
         french_date(slot.day),
         french_time(slot.start),
         french_time(slot.end),
@@ -350,10 +339,3 @@ def _csv_row(slot: Slot, booking: Booking) -> list[str]:
         SCHOOL_LEVELS.get(booking.level or "", booking.level or ""),
         french_datetime(booking.created_at),
     ]
-    return [_safe_cell(c) for c in cells]
-
-
-def _safe_cell(value: object) -> str:
-    """Text typed by the public must not run as a spreadsheet formula."""
-    cell = str(value)
-    return "'" + cell if cell[:1] in {"=", "+", "-", "@", "\t", "\r"} else cell

@@ -6,16 +6,16 @@ server and nothing loaded from a CDN: it prints with the manifest and works offl
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from datetime import datetime
 from html import escape
 
 from icalendar import Event
 
+from core.exports import excel_csv
 from core.formatting import PARIS, french_date
 from core.models import utcnow
+from core.validation import display_phone
 from jou.bookings.calendar import _calendar, _finish, _uid  # the .ics helpers of bookings, reused
 from pmi.transports.campuses import BY_CODE
 from pmi.transports.models import Transport
@@ -27,14 +27,12 @@ CSV_HEADER = [
 
 
 def manifest_csv(transport: Transport) -> str:
-    out = io.StringIO()
-    # French Excel reads UTF-8 only with the BOM, and splits columns on ';'.
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(CSV_HEADER)
+    """The stops in order, then the campus with the totals (typed names and contacts cannot run as
+    formulas: core.exports guards every cell)."""
+    rows: list[list[object]] = []
     for stop in transport.stops:
         school = stop.school
-        writer.writerow(
+        rows.append(
             [
                 stop.position,
                 stop.pickup_time.strftime("%H:%M"),
@@ -48,13 +46,13 @@ def manifest_csv(transport: Transport) -> str:
                 stop.pupils,
                 stop.teachers,
                 stop.contact_name,
-                stop.contact_phone or "",
+                display_phone(stop.contact_phone),  # "01 42…": a leading + would read as a formula
                 "" if stop.actual_pupils is None else stop.actual_pupils,
                 "" if stop.actual_teachers is None else stop.actual_teachers,
             ]  # fmt: skip
         )
     campus = BY_CODE[transport.campus]
-    writer.writerow(
+    rows.append(
         [
             "",
             transport.return_time.strftime("%H:%M"),
@@ -73,7 +71,7 @@ def manifest_csv(transport: Transport) -> str:
             "",
         ]  # fmt: skip
     )
-    return out.getvalue()
+    return excel_csv(CSV_HEADER, rows)
 
 
 def transport_ics(transport: Transport) -> bytes:

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from core.auth.access import require
 from core.auth.models import User
 from core.errors import AppError
+from core.exports import attachment
 from core.extensions import db
 from core.geography.groups import regional_groups
 from core.validation import form_data
@@ -195,21 +196,13 @@ def transport_manifest(transport_id: int):
 @bp.route(f"{PREFIX}/<int:transport_id>/manifeste.csv")
 def transport_manifest_csv(transport_id: int):
     transport = services.managed_transport(_manager(), transport_id)
-    return Response(
-        documents.manifest_csv(transport),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="transport-{transport.id}.csv"'},
-    )
+    return attachment(documents.manifest_csv(transport), "text/csv", f"transport-{transport.id}.csv")
 
 
 @bp.route(f"{PREFIX}/<int:transport_id>/transport.ics")
 def transport_calendar(transport_id: int):
     transport = services.managed_transport(_manager(), transport_id)
-    return Response(
-        documents.transport_ics(transport),
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="transport-{transport.id}.ics"'},
-    )
+    return attachment(documents.transport_ics(transport), "text/calendar", f"transport-{transport.id}.ics")
 
 
 @bp.route(f"{PREFIX}/<int:transport_id>/itineraire.svg")
