@@ -22,6 +22,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from core.routing import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     from core import validation  # noqa: F401 - French marshmallow messages before any schema loads
     from core.api import api
@@ -40,13 +43,16 @@ def create_app(overrides: dict | None = None) -> Flask:
             _configure_sqlite(db.engine)
 
     _register_blueprints(app, api)
+    from core import security
+
+    security.init_app(app)  # after the blueprints: rate limits wrap their views
     _register_cli(app)
     _register_template_helpers(app)
     return app
 
 
 def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
-    from core import views
+    from core import audit_views, views
     from core.auth import api as auth_api
     from core.auth import views as auth_views
     from core.extensions import csrf
@@ -63,16 +69,18 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from pmi import views as pmi_views
     from pmi.transports import api as transports_api
     from pmi.transports import views as transports_views
+    from stats import api as stats_api
+    from stats import views as stats_views
 
     pages = (
         views.bp, auth_views.bp, jou_views.bp, booking_views.bp, booking_files_views.bp, checkin_views.bp,
-        geo_views.bp, pmi_views.bp, transports_views.bp, maps_views.bp,
+        geo_views.bp, pmi_views.bp, transports_views.bp, maps_views.bp, audit_views.bp, stats_views.bp,
     )  # fmt: skip
     for bp in pages:
         app.register_blueprint(bp)
     apis = (
         auth_api.blp, *jou_api.blueprints, *checkin_api.blueprints, *pmi_api.blueprints,
-        *transports_api.blueprints, *maps_api.blueprints,
+        *transports_api.blueprints, *maps_api.blueprints, *stats_api.blueprints,
     )  # fmt: skip
     for blp in apis:
         api.register_blueprint(blp)
@@ -82,16 +90,19 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
 
 
 def _register_cli(app: Flask) -> None:
-    from core.cli import mail_cli, users_cli
+    from core.cli import backup_command, mail_cli, users_cli
     from core.geography.cli import geo_cli
     from fixtures.cli import fixtures_cli
+    from jou.bookings.cli import privacy_cli
     from pmi.cli import pmi_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(backup_command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(fixtures_cli)
     app.cli.add_command(geo_cli)
     app.cli.add_command(pmi_cli)
+    app.cli.add_command(privacy_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -37,5 +37,12 @@ def api_blueprint(name: str, import_name: str, url_prefix: str, description: str
     return Blueprint(name, import_name, url_prefix=f"/api/v1{url_prefix}", description=description)
 
 
+def json_object(description: str) -> dict:
+    """`@blp.doc(responses=…)` for a 200 answer built with jsonify rather than dumped by a schema."""
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+    }
+
+
 def json_ok(payload: dict, status: int = 200):  # noqa: ANN201
     return jsonify(payload), status

@@ -1,14 +1,20 @@
-"""`flask users …`: account administration; `flask mail …`: the outgoing mail queue."""
+"""`flask users …`: account administration; `flask mail …`: the outgoing mail queue;
+`flask backup`: an online copy of the database."""
+
+import signal
+import threading
+from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.auth.services import create_user
 from core.errors import AppError
 from core.extensions import db
-from core.mail import OutgoingMail, deliver_pending, pending_query
+from core.mail import BATCH, DeliveryReport, OutgoingMail, deliver_pending, pending_query, run_worker
+from core.models import utcnow
 
 users_cli = AppGroup("users", help="Comptes utilisateurs.")
 mail_cli = AppGroup("mail", help="File d'attente des courriels.")
@@ -44,6 +50,28 @@ def retry_command() -> None:
         raise SystemExit(1)
 
 
+@mail_cli.command("worker")
+@click.option("--interval", default=1.0, show_default=True, help="Secondes entre deux passages à vide.")
+@click.option("--batch", default=BATCH, show_default=True, help="Courriels pris par passage.")
+def worker_command(interval: float, batch: int) -> None:
+    """Send the queue continuously (MAIL_DELIVERY=worker), with backoff; stops cleanly on SIGTERM/SIGINT
+    after the message in hand. Several workers may run: each message is sent once."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    total = DeliveryReport()
+
+    def progress(report: DeliveryReport) -> None:
+        total.sent += report.sent
+        total.failed += report.failed
+        total.dropped += report.dropped
+        click.echo(report.summary())
+
+    click.echo(f"Envoi des courriels en continu (toutes les {interval:g} s à vide) ; SIGTERM pour arrêter.")
+    run_worker(stop, interval=interval, batch=batch, on_report=progress)
+    click.echo(f"Arrêt. {total.summary()}")
+
+
 @mail_cli.command("status")
 def status_command() -> None:
     """Counts of sent, waiting and abandoned messages, and the last error seen."""
@@ -58,5 +86,34 @@ def status_command() -> None:
         .limit(1)
     )
     click.echo(f"Courriels : {sent} envoyé(s), {waiting} en attente, {abandoned} abandonné(s).")
+    oldest = db.session.scalar(
+        select(func.min(OutgoingMail.created_at)).where(
+            OutgoingMail.id.in_(pending_query().subquery().select())
+        )
+    )
+    if oldest is not None:
+        # A growing age here with MAIL_DELIVERY=worker means no worker runs (or SMTP is down: see below).
+        minutes = int((utcnow() - oldest).total_seconds() // 60)
+        click.echo(f"Le plus ancien attend depuis {minutes} min.")
     if last:
         click.echo(f"Dernière erreur : {last}")
+
+
+@click.command("backup")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Fichier (ou dossier) de destination ; par défaut var/backups/<base>-<date>.",
+)
+@with_appcontext
+def backup_command(output: Path | None) -> None:
+    """Copy the database while the app runs: SQLite through its backup API, PostgreSQL with pg_dump."""
+    from core.backup import BackupError, backup
+
+    click.echo(f"Sauvegarde de {db.engine.url.render_as_string(hide_password=True)}…")
+    try:
+        report = backup(db.engine.url, output)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())

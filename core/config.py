@@ -50,6 +50,11 @@ def load_config() -> dict:
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Soce <no-reply@soce.fr>"),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(PROJECT_ROOT / "instance" / "outbox")),
+        # Who sends the queue: "worker" (`flask mail worker`; requests only queue) or "inline" (the request,
+        # after its commit). Inline by default where no worker runs: the dev server and the tests.
+        "MAIL_DELIVERY": os.environ.get(
+            "MAIL_DELIVERY", "inline" if env in {"development", "testing"} else "worker"
+        ),
         # Geocoding: "offline" (gazetteer only), "ban" (national address base) or "nominatim".
         "GEOCODER": os.environ.get("GEOCODER", "offline"),
         "GEOCODER_BAN_DOMAIN": os.environ.get("GEOCODER_BAN_DOMAIN", "data.geopf.fr/geocodage"),
@@ -68,9 +73,34 @@ def load_config() -> dict:
             '&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d\'OpenStreetMap</a>',
         ),
         "API_TOKEN_MAX_AGE": int(os.environ.get("API_TOKEN_MAX_AGE", str(24 * 3600))),
+        # Cookies: never readable by scripts, not sent on cross-site posts, HTTPS-only outside a laptop.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env not in {"development", "testing"}),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env not in {"development", "testing"}),
+        # Behind N reverse proxies, trust their X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "HSTS_MAX_AGE": int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
+        # Rate limits (Flask-Limiter, per client address). Off in the test suite, whose thousands of
+        # sign-ins come from 127.0.0.1; tests of the limits switch them on. Several app servers must
+        # share one storage: RATELIMIT_STORAGE_URI=redis://host:6379/0.
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", env != "testing"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "soce"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis gone: each process keeps counting in memory rather than refusing every sign-in.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10 per minute;60 per hour"),
+        "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "5 per minute;30 per hour"),
+        "RATELIMIT_PASSWORD_RESET": os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute;30 per hour"),
+        "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "20 per minute;200 per hour"),
+        # Sign-in lockout per e-mail address (same storage as the rate limits); 0 attempts disables it.
+        "LOGIN_LOCKOUT_ATTEMPTS": int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5")),
+        "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Seconds a client is asked to wait (Retry-After) when the database is unreachable.
+        "DATABASE_RETRY_AFTER": int(os.environ.get("DATABASE_RETRY_AFTER", "30")),
         "WTF_CSRF_TIME_LIMIT": None,
         # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
         "API_TITLE": "Soce — JOU & PMI",

@@ -6,8 +6,14 @@ pages show the same French message (beside the field when there is one).
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+import logging
+
+from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 FieldErrors = dict[str, list[str]]
 
@@ -62,6 +68,20 @@ class Conflict(AppError):
     status = 409
     code = "conflict"
     message = "Conflit avec l'état actuel de la ressource."
+
+
+class TooManyRequests(AppError):
+    """Too many attempts; `retry_after` (seconds) becomes the Retry-After header."""
+
+    status = 429
+    code = "too_many_requests"
+    message = "Trop de tentatives, réessayez dans un instant."
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: int | None = None, code: str | None = None
+    ):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 # French messages for the HTTP errors Flask raises by itself (unknown URL, wrong method…).
@@ -134,14 +154,48 @@ def http_error_response(error: HTTPException):
     return render_template("error.html", status=status, message=message), status
 
 
+def _retry_after(response, seconds: int | None):  # noqa: ANN001, ANN202 - a (body, status) pair or Response
+    body, status = response
+    return (body, status, {"Retry-After": str(seconds)}) if seconds else (body, status)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError):
+        retry_after = getattr(error, "retry_after", None)
         if is_api_request():
-            return jsonify(error.to_dict()), error.status
+            return _retry_after((jsonify(error.to_dict()), error.status), retry_after)
         if isinstance(error, Unauthorized) and error.code == "unauthorized":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return render_template("error.html", status=error.status, message=error.message), error.status
+        page = render_template("error.html", status=error.status, message=error.message)
+        return _retry_after((page, error.status), retry_after)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limited(error: RateLimitExceeded):
+        # Flask-Limiter adds Retry-After and the X-RateLimit-* headers to this response.
+        if is_api_request():
+            return jsonify(error_body(429)), 429
+        return render_template("errors/429.html"), 429
+
+    def handle_database_unavailable(error: Exception):
+        """The database is down, restarting or locked too long: nothing of the request was committed
+        (one commit per request), so say "try again" rather than "error"."""
+        log.error("Base de données indisponible pendant %s %s : %s", request.method, request.path, error)
+        from core.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the session is dropped anyway
+            log.debug("Rollback impossible après la perte de la base", exc_info=True)
+        db.session.remove()
+        headers = {"Retry-After": str(current_app.config.get("DATABASE_RETRY_AFTER", 30))}
+        if is_api_request():
+            return jsonify(error_body(503)), 503, headers
+        # errors/503.html reads nothing from the database (no current_user, no base.html).
+        return render_template("errors/503.html", message=HTTP_MESSAGES[503][1]), 503, headers
+
+    for db_error in (OperationalError, InterfaceError, DisconnectionError):
+        app.register_error_handler(db_error, handle_database_unavailable)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

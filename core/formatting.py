@@ -1,6 +1,7 @@
 """Jinja filters: dates and times the French way, phone numbers, labels."""
 
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -39,10 +40,22 @@ def french_datetime(value: datetime | None) -> str:
     return f"{french_date(local, with_weekday=False)} à {local.strftime('%Hh%M')}"
 
 
-def french_number(value: int | float | None) -> str:
+def french_number(value: int | float | None, decimals: int | None = None) -> str:
+    """14\u202f236, 38,5: thousands split by a narrow no-break space (U+202F), a decimal comma."""
     if value is None:
         return ""
-    return f"{value:,}".replace(",", "\u202f")
+    text = f"{value:,}" if decimals is None else f"{value:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def french_percent(share: float | None, decimals: int = 0) -> str:
+    """A share (0.385) as "38,5 %" (narrow no-break space before %); "—" when it has no denominator.
+    Halves round up, as people expect (38.5 % → 39 %), not to even."""
+    if share is None:
+        return "—"
+    quantum = Decimal(1).scaleb(-decimals)
+    percent = (Decimal(str(share)) * 100).quantize(quantum, rounding=ROUND_HALF_UP)
+    return f"{french_number(float(percent), decimals) if decimals else french_number(int(percent))}\u202f%"
 
 
 def register(app: Flask) -> None:
@@ -53,5 +66,6 @@ def register(app: Flask) -> None:
         ftime=french_time,
         fdatetime=french_datetime,
         fnumber=french_number,
+        fpercent=french_percent,
         phone=display_phone,
     )

@@ -1,13 +1,24 @@
 """Outgoing e-mail: composed from templates, queued in the caller's transaction, delivered after commit.
 
 A message is a row of `outgoing_mail` written in the same transaction as the action that causes it, so a
-rolled-back action sends nothing and a committed one is never lost. Delivery happens after the commit
-(`commit_and_deliver()` in views, `flask mail retry` for what failed): through SMTP when MAIL_SERVER is
-set, else as .eml files in MAIL_OUTBOX_DIR (development, demos).
+rolled-back action sends nothing and a committed one is never lost. Delivery never happens inside that
+transaction; who delivers is MAIL_DELIVERY:
+- `worker` (production default): `flask mail worker` sends the queue, retrying a failing message with
+  exponential backoff; a request only queues, so a slow or dead SMTP server never slows a page.
+- `inline` (development and tests): `commit_and_deliver()` sends what the request queued right after its
+  commit (what failed stays queued for `flask mail retry` or a worker).
+Through SMTP when MAIL_SERVER is set, else as .eml files in MAIL_OUTBOX_DIR (development, demos).
 
     queue_mail(user.email, "Confirmez votre adresse", "auth/confirm_email", name=..., link=...)
     ...
     commit_and_deliver()
+
+`queue_mail` composes at once (the message is what was true then); `queue_mail_later` stores only JSON
+arguments and the deliverer composes through the function registered for the template with
+`@mail_composer` (a booking ticket's QR code and .ics cost more than the booking itself), once: the
+composed bytes are stored before the first attempt, so every retry sends the same message.
+Rows are claimed with a lease (`locked_until`, one conditional UPDATE, SKIP LOCKED on PostgreSQL), so
+several workers, `mail retry` and requests never send a message twice.
 
 Templates live in templates/mail/<name>.txt (required) and templates/mail/<name>.html (optional).
 """
@@ -17,7 +28,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -25,11 +37,13 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, g, render_template
 from jinja2 import TemplateNotFound
-from sqlalchemy import CheckConstraint, Integer, LargeBinary, String, Text, or_, select, update
+from sqlalchemy import JSON, CheckConstraint, Integer, LargeBinary, String, Text, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -37,28 +51,34 @@ from core.models import TimestampMixin, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
-# After this many failed attempts `mail retry` leaves a message alone (a refused address never heals).
-DEFAULT_MAX_ATTEMPTS = 8
+# After this many failed attempts the worker and `mail retry` leave a message alone (a refused address never heals).
+DEFAULT_MAX_ATTEMPTS = 12
 _QUEUED_KEY = "_queued_mail_ids"
 
 
 class OutgoingMail(TimestampMixin, db.Model):
-    """One composed message waiting for (or done with) delivery."""
+    """One message waiting for (or done with) delivery."""
 
     __tablename__ = "outgoing_mail"
-    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_nonneg"),)
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_nonneg"),
+        CheckConstraint("message IS NOT NULL OR compose_args IS NOT NULL", name="composed_or_composable"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
     template: Mapped[str] = mapped_column(String(80))
-    # The whole RFC 5322 message, composed at queue time: a retry needs neither the templates'
-    # context nor the objects it came from (which may have changed since).
-    message: Mapped[bytes] = mapped_column(LargeBinary)
+    # The whole RFC 5322 message. Composed at queue time (a retry needs neither the templates' context
+    # nor the objects it came from), or by the deliverer from compose_args before its first attempt.
+    message: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    compose_args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # A lease taken before sending, so a view and a concurrent `mail retry` never send it twice.
+    # Backoff: a failed message is not tried again by the worker before this.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A lease taken before sending, so two deliverers (requests, workers, `mail retry`) never send it twice.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
 
@@ -67,7 +87,7 @@ class OutgoingMail(TimestampMixin, db.Model):
         return self.sent_at is not None
 
     def as_email(self) -> EmailMessage:
-        return message_from_bytes(self.message, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.message or b"", policy=policy.default)  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"<OutgoingMail {self.id} {self.template} to {self.to_address} sent={self.is_sent}>"
@@ -161,27 +181,68 @@ def external_url(endpoint: str, **values) -> str:
 
 # --- Queueing ----------------------------------------------------------------------------------
 
+Composer = Callable[..., "EmailMessage | None"]
+_COMPOSERS: dict[str, Composer] = {}
+
+
+def mail_composer(template: str) -> Callable[[Composer], Composer]:
+    """Register how to compose, at delivery, the messages that `queue_mail_later` queued for `template`.
+    The function gets the template's name and the stored JSON arguments as keywords and returns the
+    message, or None when it has become pointless (its object was deleted): then it is dropped, unsent."""
+
+    def register(function: Composer) -> Composer:
+        _COMPOSERS[template] = function
+        return function
+
+    return register
+
 
 def queue_mail(to: str, subject: str, template: str, **options) -> OutgoingMail:
     """Compose (options and template context as for `compose`) and store a message in the current
     transaction (flushes, never commits). It goes out after the caller commits: `commit_and_deliver()`,
-    or `flask mail retry`."""
+    the mail worker, or `flask mail retry`."""
     msg = compose(to, subject, template, **options)
-    mail = OutgoingMail(
-        to_address=to, subject=subject[:255], template=template, message=msg.as_bytes(), attempts=0
+    mail = _store(
+        OutgoingMail(to_address=to, subject=subject[:255], template=template, message=msg.as_bytes())
     )
-    db.session.add(mail)
     db.session.flush()
-    g.setdefault(_QUEUED_KEY, []).append(mail.id)
     return mail
 
 
+def queue_mail_later(to: str, subject: str, template: str, **args: Any) -> OutgoingMail:
+    """Store a message to be composed by the deliverer (see `mail_composer`): the request pays one INSERT,
+    made by its next flush (this does not flush: a booking writes it together with its other rows).
+    args must be JSON (ids, not objects)."""
+    if template not in _COMPOSERS:
+        raise LookupError(f"No mail_composer registered for {template!r}")
+    return _store(OutgoingMail(to_address=to, subject=subject[:255], template=template, compose_args=args))
+
+
+def _store(mail: OutgoingMail) -> OutgoingMail:
+    mail.attempts = 0
+    db.session.add(mail)
+    g.setdefault(_QUEUED_KEY, []).append(mail)
+    return mail
+
+
+def delivery_mode() -> str:
+    mode = current_app.config.get("MAIL_DELIVERY") or "inline"
+    if mode not in {"inline", "worker"}:
+        raise ValueError(f"MAIL_DELIVERY must be inline or worker, not {mode!r}")
+    return mode
+
+
 def commit_and_deliver() -> DeliveryReport:
-    """Commit the request's work, then send what it queued. A delivery failure never undoes the
-    action: the message stays queued for `flask mail retry`."""
-    ids = g.pop(_QUEUED_KEY, [])
+    """Commit the request's work; with MAIL_DELIVERY=inline, then send what it queued (a failure never
+    undoes the action: the message stays queued). With `worker`, the worker sends it."""
+    queued = g.pop(_QUEUED_KEY, [])
+    db.session.flush()
+    # The identity map's key, not `mail.id`: after a caller's own commit that would read the row again.
+    ids = [identity[0] for mail in queued if (identity := sa_inspect(mail).identity)]
     db.session.commit()
-    return deliver_pending(ids) if ids else DeliveryReport()
+    if ids and delivery_mode() == "inline":
+        return deliver_pending(ids)
+    return DeliveryReport()
 
 
 def forget_queued() -> None:
@@ -191,59 +252,188 @@ def forget_queued() -> None:
 
 # --- Delivering --------------------------------------------------------------------------------
 
+# Messages claimed at once by `deliver_pending` (the lease covers the whole batch).
+BATCH = 20
+
 
 @dataclass
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
     skipped: int = 0  # not tried: the server was unreachable, or another process holds it
+    dropped: int = 0  # its composer said it has become pointless
+    unreachable: bool = False
 
     def summary(self) -> str:
-        return f"Courriels : {self.sent} envoyé(s), {self.failed} en échec, {self.skipped} non tenté(s)."
+        text = f"Courriels : {self.sent} envoyé(s), {self.failed} en échec, {self.skipped} non tenté(s)."
+        return f"{text[:-1]}, {self.dropped} sans objet." if self.dropped else text
 
 
-def pending_query(*, include_exhausted: bool = False):  # noqa: ANN201 - a Select
-    now = utcnow()
-    query = select(OutgoingMail.id).where(
+def pending_query(*, include_exhausted: bool = False, due_only: bool = False):  # noqa: ANN201 - a Select
+    """Unsent messages nobody holds; due_only leaves out those waiting out their backoff."""
+    return (
+        select(OutgoingMail.id)
+        .where(*_pending_conditions(utcnow(), include_exhausted, due_only))
+        .order_by(OutgoingMail.id)
+    )
+
+
+def _pending_conditions(now: datetime, include_exhausted: bool, due_only: bool) -> list:
+    conditions = [
         OutgoingMail.sent_at.is_(None),
         or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
-    )
+    ]
     if not include_exhausted:
-        query = query.where(OutgoingMail.attempts < _max_attempts())
-    return query.order_by(OutgoingMail.id)
+        conditions.append(OutgoingMail.attempts < _max_attempts())
+    if due_only:
+        conditions.append(or_(OutgoingMail.next_attempt_at.is_(None), OutgoingMail.next_attempt_at <= now))
+    return conditions
 
 
-def deliver_pending(ids: Iterable[int] | None = None) -> DeliveryReport:
-    """Send pending messages (those in ids, or all), committing each outcome as it happens.
-    Call it only after committing the work that queued them: it commits the session."""
-    query = pending_query()
-    if ids is not None:
-        query = query.where(OutgoingMail.id.in_(list(ids)))
-    candidates = list(db.session.scalars(query))
-    # End the read transaction: on SQLite a transaction that reads, then writes after another writer
-    # committed, fails with "database is locked". Every write below starts its own transaction.
+def deliver_pending(
+    ids: Iterable[int] | None = None, *, limit: int | None = None, due_only: bool = False
+) -> DeliveryReport:
+    """Send pending messages (those in ids, or all; at most limit), committing each outcome as it
+    happens. Call it only after committing the work that queued them: it commits the session.
+    The first unreachable server ends the run: what is left stays queued, untouched."""
+    # End any read transaction: on SQLite a transaction that reads, then writes after another writer
+    # committed, fails with "database is locked". Every write below is its own transaction.
     db.session.commit()
     report = DeliveryReport()
+    wanted = None if ids is None else list(ids)
+    tried: list[int] = []
     with _transport() as transport:
-        for position, mail_id in enumerate(candidates):
-            mail = _claim(mail_id)
-            if mail is None:
-                report.skipped += 1
-                continue
-            try:
-                transport.send(mail)
-            except (smtplib.SMTPException, OSError) as exc:
-                _finish(mail_id, last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_until=None)
-                report.failed += 1
-                log.warning("Courriel %s vers %s non envoyé : %s", mail.id, mail.to_address, exc)
+        while limit is None or len(tried) < limit:
+            size = BATCH if limit is None else min(BATCH, limit - len(tried))
+            batch = _claim(wanted, tried, size, due_only)
+            if not batch:
+                break
+            tried += [mail.id for mail in batch]
+            for position, mail in enumerate(batch):
+                outcome = _deliver_one(transport, mail)
+                setattr(report, outcome, getattr(report, outcome) + 1)
                 if transport.unreachable:
-                    # One timeout is enough: the others stay queued, untouched, for the next retry.
-                    report.skipped += len(candidates) - position - 1
-                    break
-            else:
-                _finish(mail_id, sent_at=utcnow(), last_error="", locked_until=None)
-                report.sent += 1
+                    rest = [m.id for m in batch[position + 1 :]]
+                    _release(rest)
+                    report.skipped += len(rest)
+                    report.unreachable = True
+                    return report
     return report
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: int
+    to_address: str
+    template: str
+    message: bytes | None
+    compose_args: dict | None
+    attempts: int
+
+
+def _claim(ids: list[int] | None, exclude: list[int], size: int, due_only: bool) -> list[Envelope]:
+    """Lease up to size pending messages with one UPDATE; the conditions are repeated on the UPDATE so
+    PostgreSQL re-checks them on the row it locks, and SKIP LOCKED lets concurrent workers take
+    different rows instead of queueing behind each other."""
+    now = utcnow()
+    conditions = _pending_conditions(now, include_exhausted=False, due_only=due_only)
+    if ids is not None:
+        conditions.append(OutgoingMail.id.in_(ids))
+    if exclude:
+        conditions.append(OutgoingMail.id.not_in(exclude))
+    candidates = (
+        select(OutgoingMail.id)
+        .where(*conditions)
+        .order_by(OutgoingMail.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    lease = timedelta(seconds=(size + 2) * 3 * float(current_app.config["MAIL_TIMEOUT"]) + 30)
+    rows = db.session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id.in_(candidates.scalar_subquery()), *conditions)
+        .values(locked_until=now + lease)
+        .returning(
+            OutgoingMail.id,
+            OutgoingMail.to_address,
+            OutgoingMail.template,
+            OutgoingMail.message,
+            OutgoingMail.compose_args,
+            OutgoingMail.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return sorted((Envelope(*row) for row in rows), key=lambda mail: mail.id)
+
+
+def _deliver_one(transport: _Transport, mail: Envelope) -> str:
+    """Compose if needed, send, record the outcome; answers the DeliveryReport field to count."""
+    message = mail.message
+    if message is None:
+        try:
+            composed = _COMPOSERS[mail.template](template=mail.template, **(mail.compose_args or {}))
+        except Exception as exc:  # noqa: BLE001 - any failure of a composer is one failed attempt
+            log.exception("Courriel %s (%s) non composé", mail.id, mail.template)
+            _failed(mail, exc)
+            return "failed"
+        if composed is None:
+            _finish(
+                mail.id, attempts=_max_attempts(), last_error="Sans objet : non envoyé.", locked_until=None
+            )
+            return "dropped"
+        message = composed.as_bytes()
+        # Stored before the first attempt: every retry sends these same bytes (same Message-ID).
+        _finish(mail.id, message=message)
+    try:
+        transport.send(mail.id, mail.to_address, message)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("Courriel %s vers %s non envoyé : %s", mail.id, mail.to_address, exc)
+        _failed(mail, exc)
+        return "failed"
+    now = utcnow()
+    _finish(
+        mail.id,
+        sent_at=now,
+        attempts=mail.attempts + 1,
+        last_attempt_at=now,
+        last_error="",
+        next_attempt_at=None,
+        locked_until=None,
+    )
+    return "sent"
+
+
+def _failed(mail: Envelope, exc: Exception) -> None:
+    now = utcnow()
+    attempts = mail.attempts + 1
+    _finish(
+        mail.id,
+        attempts=attempts,
+        last_attempt_at=now,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        next_attempt_at=now + retry_delay(attempts),
+        locked_until=None,
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the attempts-th failure: MAIL_RETRY_BASE, twice that, … at most
+    MAIL_RETRY_MAX seconds (defaults 30 s and 1 h: 12 attempts span about 7 hours)."""
+    config = current_app.config
+    base = float(config.get("MAIL_RETRY_BASE", 30))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), float(config.get("MAIL_RETRY_MAX", 3600))))
+
+
+def _release(ids: list[int]) -> None:
+    if ids:
+        db.session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id.in_(ids))
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
 
 
 def _finish(mail_id: int, **values) -> None:
@@ -260,44 +450,40 @@ def _max_attempts() -> int:
     return int(current_app.config.get("MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
 
 
-@dataclass(frozen=True)
-class Envelope:
-    id: int
-    to_address: str
-    message: bytes
-
-
-def _claim(mail_id: int) -> Envelope | None:
-    """Take the message's lease with one conditional UPDATE; None if someone else has it or sent it."""
-    now = utcnow()
-    lease = timedelta(seconds=3 * float(current_app.config["MAIL_TIMEOUT"]) + 30)
-    result = db.session.execute(
-        update(OutgoingMail)
-        .where(
-            OutgoingMail.id == mail_id,
-            OutgoingMail.sent_at.is_(None),
-            or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
-        )
-        .values(locked_until=now + lease, attempts=OutgoingMail.attempts + 1, last_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.commit()
-        return None
-    # Read inside the claiming transaction, so sending touches no database afterwards.
-    row = db.session.execute(
-        select(OutgoingMail.id, OutgoingMail.to_address, OutgoingMail.message).where(
-            OutgoingMail.id == mail_id
-        )
-    ).one()
-    db.session.commit()
-    return Envelope(*row)
+def run_worker(
+    stop: threading.Event,
+    *,
+    interval: float = 1.0,
+    batch: int = BATCH,
+    on_report: Callable[[DeliveryReport], None] | None = None,
+) -> None:
+    """Deliver until stop is set: a batch of due messages, again at once while there is work, else
+    every interval seconds; an unreachable server doubles the pause (up to MAIL_RETRY_MAX, 5 min at
+    most) so a long outage costs one connection attempt per pause, not one per message."""
+    pause = interval
+    ceiling = min(float(current_app.config.get("MAIL_RETRY_MAX", 3600)), 300.0)
+    while not stop.is_set():
+        try:
+            report = deliver_pending(limit=batch, due_only=True)
+        finally:
+            db.session.remove()
+        worked = bool(report.sent or report.failed or report.dropped)
+        if worked and on_report:
+            on_report(report)
+        if report.unreachable:
+            pause = min(max(pause, interval) * 2, ceiling)
+        elif worked:
+            pause = interval
+            continue
+        else:
+            pause = interval
+        stop.wait(pause)
 
 
 class _Transport:
     unreachable = False
 
-    def send(self, mail: Envelope) -> None:
+    def send(self, mail_id: int, to_address: str, message: bytes) -> None:
         raise NotImplementedError
 
     def __enter__(self) -> _Transport:
@@ -316,10 +502,10 @@ class _OutboxTransport(_Transport):
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
-    def send(self, mail: Envelope) -> None:
+    def send(self, mail_id: int, to_address: str, message: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-        (self.directory / f"{stamp}-{mail.id:06d}.eml").write_bytes(mail.message)
+        (self.directory / f"{stamp}-{mail_id:06d}.eml").write_bytes(message)
 
 
 class _SMTPTransport(_Transport):
@@ -350,12 +536,12 @@ class _SMTPTransport(_Transport):
             raise
         return smtp
 
-    def send(self, mail: Envelope) -> None:
+    def send(self, mail_id: int, to_address: str, message: bytes) -> None:
         if self.smtp is None:
             self.smtp = self._connect()
         envelope_from = parseaddr(self.config["MAIL_SENDER"])[1]
         try:
-            self.smtp.sendmail(envelope_from, [mail.to_address], mail.message)
+            self.smtp.sendmail(envelope_from, [to_address], message)
         except (smtplib.SMTPServerDisconnected, OSError):
             self.unreachable = True
             raise

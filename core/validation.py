@@ -55,6 +55,16 @@ validate.Range.message_lt = "strictement inférieur à"
 validate.OneOf.default_message = "Valeur non autorisée (choix possibles : {choices})."
 
 
+# Ids and counts are INTEGER columns (32-bit on PostgreSQL): a larger number in a query or a body must be
+# refused (422), not sent to the database to overflow (500).
+MAX_INT = 2**31 - 1
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """The id of an object, in a body or a query."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_INT), **kwargs)
+
+
 class BaseSchema(Schema):
     """Unknown fields are errors, in French."""
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from core.validation import BaseSchema, FrenchPhone, LowerEmail, Postcode, Siret, text
+from core.validation import MAX_INT, BaseSchema, FrenchPhone, LowerEmail, Postcode, Siret, id_field, text
 from jou.models import AUDIENCE_LABELS, Audience, SiteStatus
 from jou.sectors import SECTORS, sector_label
 
@@ -48,7 +48,7 @@ class SlotInputSchema(BaseSchema):
     """One visit slot. In a PATCH, a slot with `id` updates that slot, one without creates a slot, and
     the site's slots left out are deleted (refused when seats are taken). A slot is always sent whole."""
 
-    id = fields.Integer(load_only=True, metadata={"description": "Créneau existant à modifier (PATCH)"})
+    id = id_field(load_only=True, metadata={"description": "Créneau existant à modifier (PATCH)"})
     day = fields.Date(required=True, metadata={"description": "Vendredi ou samedi de l'édition"})
     start = fields.Time(required=True)
     end = fields.Time(required=True)
@@ -89,7 +89,11 @@ class SiteFieldsSchema(BaseSchema):
 class SiteInputSchema(SiteFieldsSchema):
     """A new site (POST). `edition` (year) defaults to the edition open for registration."""
 
-    edition = fields.Integer(load_default=None, metadata={"description": "Année de l'édition"})
+    edition = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=2000, max=2100),
+        metadata={"description": "Année de l'édition"},
+    )
 
 
 class SiteUpdateSchema(SiteFieldsSchema):
@@ -113,7 +117,10 @@ class LocationInputSchema(BaseSchema):
 class SiteMapQuerySchema(BaseSchema):
     """Filters of the GeoJSON (published sites only, all at once)."""
 
-    edition = fields.Integer(metadata={"description": "Année ; par défaut l'édition en cours"})
+    edition = fields.Integer(
+        validate=validate.Range(min=2000, max=2100),
+        metadata={"description": "Année ; par défaut l'édition en cours"},
+    )
     region = fields.String(validate=validate.Length(max=3), metadata={"description": "Code INSEE de région"})
     department = fields.String(validate=validate.Length(max=3))
     sector = fields.String(validate=validate.OneOf(list(SECTORS)))
@@ -131,7 +138,7 @@ class SiteQuerySchema(SiteMapQuerySchema):
         validate=validate.OneOf(STATUSES), metadata={"description": "Équipe Soce ou mine=true seulement"}
     )
     mine = fields.Boolean(load_default=False, metadata={"description": "Mes sites (contact usine)"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_INT))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

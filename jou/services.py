@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Integer, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import geography
+from core import audit, geography
 from core.auth.models import Role, User
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -52,6 +52,9 @@ ADDRESS_FIELDS = ("street", "postcode", "city")
 SLOT_FIELDS = (
     "day", "start", "end", "audience", "capacity", "min_age", "protective_equipment", "wheelchair_accessible",
 )  # fmt: skip
+# The audit log keeps old and new values of these, and only "changed" for the contact's personal data.
+AUDITED_SITE_FIELDS = ("status", *SITE_FIELDS)
+PERSONAL_SITE_FIELDS = ("contact_name", "contact_email", "contact_phone")
 # A booking was made for a day, a time and an audience: a booked slot keeps all three.
 BOOKED_SLOT_KEYS = ("day", "start", "end", "audience")
 REASON_MAX_LENGTH = 2000
@@ -282,7 +285,26 @@ def create_site(
     _place(site, match)
     site.slots = [_new_slot(slot) for slot in slots]
     _flush_site(site, edition)
+    changes = audit.created(audit.snapshot(site, AUDITED_SITE_FIELDS), PERSONAL_SITE_FIELDS)
+    changes["slots"] = audit.diff_parts({}, _slot_snapshots(site))
+    audit.record("site.create", site, actor=actor, changes=changes, summary=f"Édition {edition.year}")
     return site
+
+
+def _slot_snapshots(site: Site) -> dict[int, dict]:
+    return {slot.id: audit.snapshot(slot, SLOT_FIELDS) for slot in site.slots}
+
+
+def _record_site(
+    action: str, actor: User, site: Site, before: dict, slots_before: dict | None = None
+) -> None:
+    changes = audit.diff(before, audit.snapshot(site, AUDITED_SITE_FIELDS), PERSONAL_SITE_FIELDS)
+    if slots_before is not None:
+        slot_changes = audit.diff_parts(slots_before, _slot_snapshots(site))
+        if slot_changes:
+            changes["slots"] = slot_changes
+    if changes:
+        audit.record(action, site, actor=actor, changes=changes)
 
 
 def _new_slot(values: dict) -> Slot:
@@ -374,6 +396,7 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
     if not can_edit_site(actor, site):
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut le modifier.")
     values = {name: data[name] for name in SITE_FIELDS if name in data}
+    before, slots_before = audit.snapshot(site, AUDITED_SITE_FIELDS), _slot_snapshots(site)
     errors: FieldErrors = {}
     conflicts: list[str] = []
     if "sector" in values:
@@ -407,6 +430,7 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
             site.slots.remove(slot)
         site.slots.extend(_new_slot(slot_values) for slot_values in plan.creates)
     _flush_site(site, site.edition)
+    _record_site("site.update", actor, site, before, slots_before)
     return site
 
 
@@ -420,10 +444,14 @@ def set_site_location(actor: User, site: Site, lat: float, lon: float) -> Site:
         _add(errors, "lon", "Longitude entre -180 et 180 attendue.")
     if errors:
         raise ValidationFailed(fields=errors)
+    before = {"lat": site.lat, "lon": site.lon}
     site.lat, site.lon = float(lat), float(lon)
     site.geo_precision = site.geo_source = "manual"
     site.geocoded_at = utcnow()
     db.session.flush()
+    audit.record(
+        "site.locate", site, actor=actor, changes=audit.diff(before, {"lat": site.lat, "lon": site.lon})
+    )
     return site
 
 
@@ -444,9 +472,11 @@ def submit_site(actor: User, site: Site) -> Site:
         raise ValidationFailed.on(
             "slots", "Ajoutez au moins un créneau de visite avant de soumettre le site."
         )
+    before = audit.snapshot(site, AUDITED_SITE_FIELDS)
     site.status = SiteStatus.SUBMITTED
     site.submitted_at = utcnow()
     db.session.flush()
+    _record_site("site.submit", actor, site, before)
     return site
 
 
@@ -459,11 +489,13 @@ def approve_site(admin: User, site: Site) -> Site:
     _require_admin(admin)
     if site.status != SiteStatus.SUBMITTED:
         raise _transition_refused(site, "Seul un site soumis peut être publié")
+    before = audit.snapshot(site, AUDITED_SITE_FIELDS)
     site.status = SiteStatus.APPROVED
     site.rejection_reason = ""
     site.reviewed_at = utcnow()
     site.reviewed_by_id = admin.id
     db.session.flush()
+    _record_site("site.approve", admin, site, before)
     return site
 
 
@@ -476,11 +508,14 @@ def reject_site(admin: User, site: Site, reason: str) -> Site:
         raise ValidationFailed.on("reason", f"Au plus {REASON_MAX_LENGTH} caractères.")
     if site.status != SiteStatus.SUBMITTED:
         raise _transition_refused(site, "Seul un site soumis peut être refusé")
+    before = audit.snapshot(site, AUDITED_SITE_FIELDS)
     site.status = SiteStatus.REJECTED
     site.rejection_reason = reason
     site.reviewed_at = utcnow()
     site.reviewed_by_id = admin.id
     db.session.flush()
+    changes = audit.diff(before, audit.snapshot(site, AUDITED_SITE_FIELDS), PERSONAL_SITE_FIELDS)
+    audit.record("site.reject", site, actor=admin, changes=changes, summary=f"Motif : {reason}")
     return site
 
 

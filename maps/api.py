@@ -9,7 +9,7 @@ from marshmallow import RAISE, fields, validate, validates_schema
 
 from core.api import api_blueprint
 from core.errors import ValidationFailed
-from core.validation import BaseSchema
+from core.validation import MAX_INT, BaseSchema
 from jou.schemas import SiteMapQuerySchema
 from maps import factories, pmi, transports
 
@@ -17,7 +17,9 @@ blp = api_blueprint("maps_api", __name__, "/maps", description="Cartes : usines 
 
 
 class SiteDataQuerySchema(SiteMapQuerySchema):
-    min_seats = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Places restantes"})
+    min_seats = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_INT), metadata={"description": "Places restantes"}
+    )
     wheelchair = fields.Boolean(metadata={"description": "Accessible en fauteuil"})
 
 

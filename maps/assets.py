@@ -3,6 +3,7 @@ scripts/vendor_assets.sh), base-map tiles from the configured MAP_TILE_URL."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import folium
@@ -16,6 +17,8 @@ DEFAULT_TILE_ATTRIBUTION = (
 )
 FRANCE_CENTER = (46.6, 2.4)
 FRANCE_ZOOM = 6
+# folium's header asks for `user-scalable=no` (no pinch zoom, against WCAG 1.4.4); our pages set their own.
+FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 
 
 def tile_settings() -> tuple[str, str]:
@@ -88,7 +91,7 @@ def map_parts(fmap: folium.Map) -> MapParts:
     root.render()
     return MapParts(
         name=fmap.get_name(),
-        header=root.header.render(),
+        header=FOLIUM_VIEWPORT.sub("", root.header.render()),
         html=root.html.render(),
         script=root.script.render(),
     )

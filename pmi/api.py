@@ -145,7 +145,7 @@ def update_intervention(payload: dict, *, intervention: Intervention, user: User
 @with_intervention(edit=True)
 def delete_intervention(*, intervention: Intervention, user: User):
     """Supprime une intervention."""
-    _committed(lambda: services.delete_intervention(intervention))
+    _committed(lambda: services.delete_intervention(intervention, actor=user))
     return "", 204
 
 

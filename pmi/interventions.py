@@ -19,6 +19,7 @@ from sqlalchemy import distinct, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from core import audit
 from core.auth.models import Role, User
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -216,7 +217,20 @@ def create_intervention(user: User, data: dict, today: dt.date | None = None) ->
     _write(intervention, prepared)
     db.session.add(intervention)
     db.session.flush()
+    _record("intervention.create", user, intervention, {})
     return intervention
+
+
+def _audited_values(intervention: Intervention) -> dict:
+    return {name: audit.plain(value) for name, value in intervention_values(intervention).items()}
+
+
+def _record(action: str, user: User | None, intervention: Intervention, before: dict) -> None:
+    # Notes are free text (a teacher's name may be in them): the log says they changed, not what they say.
+    after = _audited_values(intervention) if action != "intervention.delete" else {}
+    changes = audit.diff(before, after, personal=("notes",))
+    if changes:
+        audit.record(action, intervention, actor=user, changes=changes)
 
 
 def intervention_values(intervention: Intervention) -> dict:
@@ -247,6 +261,7 @@ def update_intervention(
     user: User, intervention: Intervention, changes: dict, today: dt.date | None = None
 ) -> Intervention:
     """Apply changes (any subset of the input); a new `school_uai` or `venue` replaces the place."""
+    before = _audited_values(intervention)
     data = {**intervention_values(intervention), **changes}
     if changes.get("venue"):
         data["school_uai"] = None
@@ -254,10 +269,12 @@ def update_intervention(
         data["venue"] = None
     _write(intervention, prepare_intervention(user, data, today))
     db.session.flush()
+    _record("intervention.update", user, intervention, before)
     return intervention
 
 
-def delete_intervention(intervention: Intervention) -> None:
+def delete_intervention(intervention: Intervention, actor: User | None = None) -> None:
+    _record("intervention.delete", actor, intervention, _audited_values(intervention))
     db.session.delete(intervention)
     db.session.flush()
 
@@ -550,6 +567,8 @@ def import_csv(user: User, raw: bytes, today: dt.date | None = None) -> CsvImpor
         db.session.add(intervention)
         summary.created.append(intervention)
     db.session.flush()
+    for intervention in summary.created:
+        _record("intervention.import", user, intervention, {})
     return summary
 
 

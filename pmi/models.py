@@ -58,7 +58,7 @@ class School(TimestampMixin, db.Model):
     city: Mapped[str] = mapped_column(String(100))
     commune_insee: Mapped[str | None] = mapped_column(String(5), nullable=True)
     department: Mapped[str] = mapped_column(String(3), index=True)
-    academie_code: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    academie_code: Mapped[str | None] = mapped_column(String(3), nullable=True, index=True)  # stats filter
     academie_name: Mapped[str | None] = mapped_column(String(60), nullable=True)
     region: Mapped[str | None] = mapped_column(String(3), nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -188,6 +188,7 @@ class Intervention(HeadcountMixin, TimestampMixin, db.Model):
         Index("ix_interventions_date", "date"),
         Index("ix_interventions_regional_group", "regional_group"),
         Index("ix_interventions_region", "region"),
+        Index("ix_interventions_department", "department"),  # stats filter (migration 0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema
+from core.validation import BaseSchema, id_field
 
 # ---- schools -----------------------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ class InterventionInputSchema(BaseSchema):
     male = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_PUPILS_CROWD))
     unspecified = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_PUPILS_CROWD))
     volunteer_ids = fields.List(
-        fields.Integer(),
+        id_field(),
         load_default=list,
         validate=validate.Length(max=30),
         metadata={"description": "Intervenants (identifiants de profil) ; vous-même par défaut"},
@@ -144,7 +144,7 @@ class InterventionSchema(BaseSchema):
 
 class InterventionQuerySchema(BaseSchema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    volunteer = fields.Integer(metadata={"description": "Identifiant de profil d'intervenant"})
+    volunteer = id_field(metadata={"description": "Identifiant de profil d'intervenant"})
     gr = fields.String(validate=validate.Length(max=20), metadata={"description": "Code du groupe régional"})
     region = fields.String(validate=validate.Length(max=3), metadata={"description": "Code INSEE de région"})
 

@@ -138,7 +138,7 @@ def intervention_edit(intervention_id: int):
 def intervention_delete(intervention_id: int):
     user = require(*PROFILE_ROLES)
     intervention = services.editable_intervention(user, intervention_id)
-    services.delete_intervention(intervention)
+    services.delete_intervention(intervention, actor=user)
     db.session.commit()
     flash("Intervention supprimée.", "success")
     return redirect(url_for("pmi.my_interventions"))

@@ -4,22 +4,30 @@ A new route that is neither declared public here nor protected fails this test, 
 """
 
 import pytest
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
 
 from core.auth.models import Role
+from core.extensions import db
+from jou.bookings import services as booking_services
+from jou.bookings import tokens
 from pmi.transports import services as transport_services
 from tests.factories import PASSWORD, api_token, make_site, make_user
-from tests.test_pmi_interventions import make_school
+from tests.test_bookings_services import party, slots_of
+from tests.test_pmi_interventions import log, make_school, make_volunteer
 from tests.test_transports import make_transport, organiser, stop_data
 
 # Reachable without an account, by design: the public site, sign-in pages, booking by the public
 # (signed links carry their own authority), public API reads, feeds.
 PUBLIC = {
-    "static", "core.healthz", "api-docs.openapi_json",
+    "static", "core.healthz", "core.ping", "api-docs.openapi_json",
     "jou.home", "jou.site_list", "jou.site_detail",
     "auth.login", "auth.signup", "auth.check_email", "auth.confirm_email", "auth.forgot_password",
     "auth.resend_confirmation", "auth.reset_password",
     "auth_api.create_token",
     "bookings.book", "bookings.join_waitlist", "bookings.manage", "bookings.change", "bookings.cancel",
+    "bookings.personal_data", "bookings.erase",
+    "bookings_api.get_personal_data", "bookings_api.erase_personal_data",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
     "booking_files.ticket_png", "booking_files.ticket_svg",
     "bookings_api.create_booking", "bookings_api.join_waitlist", "bookings_api.get_booking",
@@ -29,6 +37,10 @@ PUBLIC = {
     "checkin.ticket",
     "maps.factory_map", "maps.site_popup", "maps.pmi_map", "maps.transports_map", "maps_api.transports_data",
     "maps_api.site_data", "maps_api.near_sites", "maps_api.pmi_territories",
+    "stats.summary",  # totals and regions only: tests/test_stats_pages.py checks no name shows
+    # Aggregated counts, published by the association; `by=volunteer` / `volunteer=` (names) are for
+    # staff: 401/403 otherwise (tests/test_stats_api.py).
+    "stats_api.programme_stats",
 }  # fmt: skip
 # Signed in, whatever the role: logout and one's own account.
 ANY_ACCOUNT = {"auth.logout", "auth.account", "auth.change_password", "auth_api.me"}
@@ -55,6 +67,8 @@ TRANSPORTS = {
 ADMIN_ONLY = {
     "jou.moderation", "jou.moderation_approve", "jou.moderation_reject", "geo.regional_group_mapping",
     "sites_api.approve_site", "sites_api.reject_site", "maps.pmi_schools_map",
+    "stats.dashboard_page", "stats.export_csv", "stats.export_xlsx",
+    "audit.journal",
 }  # fmt: skip
 
 # What any factory may open (on its own data).
@@ -76,27 +90,86 @@ ROLE_OWN = {
 
 @pytest.fixture
 def world(app, db_session):
+    """Real objects of every kind, owned by "A" accounts; the routes are built on them."""
     owner = make_user(Role.FACTORY)
     site = make_site(owner=owner, status="draft")
+    # Factory A's published site with bookings X and Y, so booking, gate and attendance routes have data.
+    public, school = slots_of(capacity=20)
+    booking_x = booking_services.book(public.id, party(2, email="x@example.org"))
+    booking_y = booking_services.book(public.id, party(3, email="y@example.org"))
     users = {role: make_user(role) for role in (Role.FACTORY, Role.VOLUNTEER, Role.ORGANISER, Role.ADMIN)}
+    # An organiser of another GR than the transport's: GR Y against GR X.
+    users[Role.ORGANISER] = organiser("alsace", "Organisateur Alsace")
+    volunteer_a, _ = make_volunteer("paris", name="Alice")
+    intervention = log(volunteer_a, make_school())
     # A real transport of another GR with a stop, so its routes are tried on an object that exists.
     paris = organiser("paris")
     transport = make_transport(paris)
     stop = transport_services.add_stop(paris, transport.id, stop_data(make_school()))
-    args = {"site_id": site.id, "slot_id": site.slots[0].id, "token": "x", "code": "11", "filename": "x",
-            "uai": "0350774B", "intervention_id": 1, "transport_id": transport.id, "stop_id": stop.id}  # fmt: skip
+    db.session.flush()
+    args = {"site_id": public.site_id, "slot_id": public.id, "token": "x", "code": "11", "filename": "x",
+            "uai": stop.school_uai, "intervention_id": intervention.id, "transport_id": transport.id,
+            "stop_id": stop.id, "programme": "jou"}  # fmt: skip
     routes = []
     for rule in app.url_map.iter_rules():
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             url = rule.build({k: args[k] for k in rule.arguments}, append_unknown=False)[1]
             routes.append((rule.endpoint, method, url))
-    return {"owner": owner, "site": site, "users": users, "routes": routes}
+    ticket = tokens.ticket_token(booking_x)
+    return {"owner": owner, "site": site, "users": users, "routes": routes, "rules": list(app.url_map.iter_rules()),
+            "factory_a": public.site.owner, "slot": public, "school_slot": school, "x": booking_x, "y": booking_y,
+            "ticket": ticket, "volunteer_a": volunteer_a, "intervention": intervention, "transport": transport,
+            "stop": stop, "paris": paris}  # fmt: skip
 
 
-def call(client, method: str, url: str, headers: dict | None = None):
+def snapshot() -> dict[str, list[str]]:
+    """Every row of every table: a refused write must leave all of them as they were."""
+    return {
+        table.name: sorted(repr(tuple(row)) for row in db.session.execute(select(table)))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+def bodies(world) -> dict[str, dict]:  # noqa: ANN001
+    """Well-formed input for the write routes, so that a missing check would show as a write (a refusal
+    for a malformed body would prove nothing)."""
+    slot_id, ticket = world["slot"].id, world["ticket"]
+    stop = {"school_uai": world["stop"].school_uai, "pickup_time": "08:00", "female": 1}
+    return {
+        "sites_api.update_site": {"name": "Pris par B"},
+        "sites_api.set_location": {"lat": 45.0, "lon": 5.0},
+        "sites_api.reject_site": {"reason": "Pris par B"},
+        "jou.site_edit": {"name": "Pris par B"},
+        "jou.site_position": {"lat": "45.0", "lon": "5.0"},
+        "bookings.message_bookers": {"subject": "Message de B", "body": "Texte de B."},
+        "checkin.scan": {"token": ticket},
+        "checkin.ticket_checkin": {},
+        "checkin.walk_in": {"male": "1"},
+        "checkin.sync": {"entries": [{"token": ticket}]},
+        "checkin.confirm_attendance": {"female": "1", "male": "1", "unspecified": "0"},
+        "checkin_api.create_checkin": {"token": ticket, "slot_id": slot_id},
+        "checkin_api.merge_offline": {"slot_id": slot_id, "entries": [{"token": ticket}]},
+        "checkin_api.create_walk_in": {"male": 1},
+        "interventions_api.update_intervention": {"notes": "Pris par B"},
+        "pmi.intervention_edit": {"notes": "Pris par B"},
+        "transports_api.update_transport": {"seats": 40},
+        "transports_api.add_stop": stop,
+        "transports_api.update_stop": {"female": 2},
+        "transports.transport_edit": {"seats": "40"},
+        "transports.transport_actuals": {"actual_female": "1"},
+    }
+
+
+def call(client, method: str, url: str, headers: dict | None = None, body: dict | None = None):
     kwargs = {"headers": headers or {}}
     if method in {"POST", "PUT", "PATCH"}:
-        kwargs["json" if url.startswith("/api/") else "data"] = {}
+        # The gate's scanner pages post JSON too.
+        as_json = url.startswith("/api/") or "/controle/" in url
+        kwargs["json" if as_json else "data"] = body or {}
     return client.open(url, method=method, **kwargs)
 
 
@@ -116,34 +189,161 @@ def test_every_route_is_declared(world):
     assert undeclared == owner_routes, f"routes without a declared access rule: {undeclared - owner_routes}"
 
 
-def test_anonymous_is_refused_everywhere_but_public_routes(client, world):
-    leaks = []
-    for endpoint, method, url in world["routes"]:
-        if endpoint in PUBLIC:
-            continue
-        response = call(client, method, url)
-        if not refused(response, url, signed_in=False):
+# Cells of the matrix (role × route × method) each test must have tried: it cannot shrink unnoticed.
+MIN_CELLS = {"anonymous": 85, "other role": 60, "factory B": 78, "PMI": 16, "booker": 95, "admin": 125}
+
+
+def assert_size(row: str, cells: int) -> None:
+    print(f"access matrix, {row}: {cells} role × route × method cells")  # shown with -s
+    assert cells >= MIN_CELLS[row], (row, cells)
+
+
+def try_refused(client, world, routes, headers: dict | None, *, signed_in: bool) -> tuple[list, int]:  # noqa: ANN001
+    """Calls each route with well-formed input; returns the leaks (answered, or anything written)."""
+    data = bodies(world)
+    leaks, before = [], snapshot()
+    for endpoint, method, url in routes:
+        response = call(client, method, url, headers if url.startswith("/api/") else None, data.get(endpoint))
+        if not refused(response, url, signed_in=signed_in):
             leaks.append((method, url, response.status_code))
+    if changed(before, snapshot()):
+        # Something was written: find which call (slow, so only on failure).
+        for endpoint, method, url in routes:
+            before = snapshot()
+            call(client, method, url, headers if url.startswith("/api/") else None, data.get(endpoint))
+            if changed(before, snapshot()):
+                leaks.append((method, url, "wrote", changed(before, snapshot())))
+    return leaks, len(routes)
+
+
+def test_anonymous_is_refused_everywhere_but_public_routes(client, world):
+    routes = [r for r in world["routes"] if r[0] not in PUBLIC]
+    leaks, cells = try_refused(client, world, routes, None, signed_in=False)
     assert leaks == [], leaks
+    assert_size("anonymous", cells)
+
+
+def sign_in(client, user) -> dict:  # noqa: ANN001
+    """The session cookie for the pages, and the bearer header for the API."""
+    client.post("/deconnexion")
+    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    return api_token(client, user.email)
 
 
 @pytest.mark.parametrize("role", [Role.FACTORY, Role.VOLUNTEER, Role.ORGANISER])
 def test_other_accounts_cannot_touch_a_factory_site_or_staff_routes(client, world, role):
-    """Another factory, a volunteer and an organiser, on the page (session) and API (bearer) routes
-    about the owner's draft site, on staff-only routes and on the other programme's: 0 reads, 0 writes."""
-    user = world["users"][role]
-    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    bearer = api_token(client, user.email)
-    leaks = []
-    for endpoint, method, url in world["routes"]:
-        if endpoint in PUBLIC or endpoint in ANY_ACCOUNT:
-            continue
-        if endpoint in ROLE_OWN[role]:
-            continue
-        response = call(client, method, url, bearer if url.startswith("/api/") else None)
-        if not refused(response, url, signed_in=True):
-            leaks.append((method, url, response.status_code))
+    """Another factory (B against A's site, slots, bookings, gate), a volunteer and an organiser of GR Y
+    (against GR X's transport), on the page (session) and API (bearer) routes, with well-formed input:
+    0 reads, 0 writes (every table unchanged)."""
+    bearer = sign_in(client, world["users"][role])
+    routes = [r for r in world["routes"] if r[0] not in PUBLIC | ANY_ACCOUNT | ROLE_OWN[role]]
+    if role is Role.FACTORY:
+        # Open to any factory, but the slot in the body is A's: 404 (tests/test_checkin_api.py).
+        routes += [
+            r for r in world["routes"] if r[0] in {"checkin_api.create_checkin", "checkin_api.merge_offline"}
+        ]
+    leaks, cells = try_refused(client, world, routes, bearer, signed_in=True)
     assert leaks == [], leaks
+    assert_size("factory B" if role is Role.FACTORY else "other role", cells)
+
+
+def test_volunteers_and_organisers_cannot_touch_another_volunteers_intervention(client, world):
+    """Volunteer B, and the organiser of another GR, on every route of A's intervention: 403/404 and the
+    intervention unchanged; the organiser of A's GR may read it but not change or delete it."""
+    routes = [
+        r for r in world["routes"] if r[0] in PMI_MEMBERS and "intervention_id" in _arguments(world, r[0])
+    ]
+    volunteer_b, _ = make_volunteer("paris", name="Bruno")
+    cells = 0
+    for user, tried in ((volunteer_b, routes), (world["users"][Role.ORGANISER], routes),
+                        (organiser("paris", "Organisatrice Paris"), [r for r in routes if r[1] != "GET"])):  # fmt: skip
+        leaks, n = try_refused(client, world, tried, sign_in(client, user), signed_in=True)
+        assert leaks == [], (user.email, leaks)
+        cells += n
+    assert_size("PMI", cells)
+
+
+def _arguments(world, endpoint: str) -> set[str]:  # noqa: ANN001
+    return {a for rule in world["rules"] if rule.endpoint == endpoint for a in rule.arguments}
+
+
+def _bad_tokens(world) -> dict[str, str]:  # noqa: ANN001
+    """Tokens that must open nothing: altered, of the other purpose, of another secret, and X's signature
+    over Y's id."""
+    x, y = world["x"], world["y"]
+    manage, ticket = tokens.manage_token(x), tokens.ticket_token(x)
+    forged = URLSafeSerializer("not-the-secret", salt=tokens.MANAGE_SALT).dumps([y.id])
+    payload, signature = manage.split(".")
+    swapped = tokens.manage_token(y).split(".")[0] + "." + signature
+    altered = manage[:-3] + ("A" if manage[-3] != "A" else "B") + manage[-2:]
+    assert payload != swapped.split(".")[0]
+    return {"altered": altered, "ticket as manage": ticket, "manage as ticket": manage, "other secret": forged,
+            "Y's id, X's signature": swapped, "truncated": manage[:-4]}  # fmt: skip
+
+
+def test_a_booking_link_opens_its_booking_only_and_bad_links_open_nothing(client, world):
+    """The public booker's authority is the signed link: X's token reads and changes X only; any other
+    token on every token route (pages, files, API) is refused and writes nothing."""
+    x, y = world["x"], world["y"]
+    token_x = tokens.manage_token(x)
+    got = client.get(f"/api/v1/bookings/{token_x}").get_json()
+    assert got["id"] == x.id and got["email"] == "x@example.org"
+    before = snapshot()
+    assert client.patch(f"/api/v1/bookings/{token_x}", json={"party_size": 1}).status_code == 200
+    after = snapshot()
+    assert "bookings" in changed(before, after)
+    db.session.expire_all()
+    assert (x.party_size, y.party_size) == (1, 3)
+    # Every route that takes a token, with each bad token: refused, nothing written.
+    token_rules = [rule for rule in world["rules"] if "token" in rule.arguments]
+    assert len(token_rules) >= 12
+    ticket_routes = {
+        "booking_files.ticket_png",
+        "booking_files.ticket_svg",
+        "checkin.ticket",
+        "checkin.ticket_checkin",
+    }
+    bad = _bad_tokens(world)
+    leaks, cells, before = [], 0, snapshot()
+    for name, token in bad.items():
+        for rule in token_rules:
+            if name == "manage as ticket" and rule.endpoint not in ticket_routes:
+                continue  # a manage token is the right one on the manage routes
+            if name == "ticket as manage" and rule.endpoint in ticket_routes:
+                continue
+            url = rule.build({"token": token}, append_unknown=False)[1]
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                response = call(client, method, url, body={"party_size": 1} if method != "GET" else None)
+                cells += 1
+                if response.status_code < 300 and not url.startswith("/controle/"):
+                    leaks.append((name, method, url, response.status_code))
+                elif url.startswith("/controle/") and x.name in response.get_data(as_text=True):
+                    leaks.append((name, method, url, "shows the booking"))
+    assert changed(before, snapshot()) == []
+    assert leaks == [], leaks
+    assert_size("booker", cells)
+
+
+def test_staff_reach_every_route(client, world):
+    """The Soce team (admin) is refused nowhere: no 401/403, no sign-in redirect, and every page or API
+    read of an existing object answers."""
+    bearer = sign_in(client, world["users"][Role.ADMIN])
+    data = bodies(world)
+    blocked, cells = [], 0
+    # Reads first, deletions last: the objects must still exist when they are read.
+    ordered = sorted(world["routes"], key=lambda r: (r[1] != "GET", r[1] == "DELETE" or "delete" in r[0]))
+    for endpoint, method, url in ordered:
+        if (endpoint in PUBLIC and "token" in _arguments(world, endpoint)) or endpoint == "auth.logout":
+            continue  # signed links are the booker's, not an account's; signing out ends the test
+        response = call(client, method, url, bearer if url.startswith("/api/") else None, data.get(endpoint))
+        cells += 1
+        location = response.headers.get("Location", "")
+        refused_here = response.status_code in {401, 403} or "/connexion" in location
+        # A read of an existing object answers (a 422 only says a required filter is missing).
+        if refused_here or (method == "GET" and endpoint != "static" and response.status_code in {404, 500}):
+            blocked.append((method, url, response.status_code))
+    assert blocked == [], blocked
+    assert_size("admin", cells)
 
 
 def test_the_owner_reaches_its_own_site_routes(client, world):

@@ -9,14 +9,17 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from PIL import Image
 from pyzbar.pyzbar import decode
+from sqlalchemy import select
 
-from core.mail import commit_and_deliver
+from core.mail import OutgoingMail, commit_and_deliver, deliver_pending
 from jou.bookings.calendar import manage_url
-from jou.bookings.models import BookingKind, BookingStatus
+from jou.bookings.models import Booking, BookingKind, BookingStatus
 from jou.bookings.notify import queue_cancellation, queue_confirmation, queue_promotion, queue_slot_message
 from jou.bookings.tickets import checkin_url
 from tests.factories import make_site
-from tests.plugins.mail import html_body, link_path, text_body
+from tests.plugins.mail import free_port, html_body, link_path, text_body
+from tests.test_bookings_services import party
+from tests.test_bookings_services import public_slot as open_public_slot
 from tests.test_bookings_tickets import make_booking, public_slot
 
 
@@ -167,3 +170,52 @@ def test_a_booking_made_by_the_service_is_confirmed_by_mail(db_session, smtp_ser
     assert smtp_server.envelopes[0].rcpt_tos == ["lea@example.org"]
     assert "Places : 2" in text_body(message)
     assert ics_attachment(message).walk("VEVENT")[0]["UID"].startswith(f"booking-{booking.id}@")
+
+
+def test_smtp_down_the_booking_is_kept_and_its_ticket_sent_once_smtp_is_back(
+    app, client, db_session, smtp_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_DELIVERY", "worker")
+    slot = open_public_slot(capacity=10)
+    db_session.commit()
+    response = client.post(f"/api/v1/slots/{slot.id}/bookings", json=party(2, email="zoe@example.org"))
+    assert response.status_code == 201
+    booking = db_session.get(Booking, response.get_json()["id"])
+    assert booking.is_confirmed and slot.seats_taken == 2
+    [queued] = db_session.scalars(select(OutgoingMail).where(OutgoingMail.sent_at.is_(None)))
+    assert queued.message is None  # the request did not compose the ticket
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # SMTP down
+    report = deliver_pending(due_only=True)
+    assert (report.sent, report.failed, report.unreachable) == (0, 1, True)
+    db_session.refresh(queued)
+    assert queued.attempts == 1 and queued.next_attempt_at > queued.last_attempt_at
+    composed = queued.as_email()  # composed before the first attempt, kept for every retry
+    assert composed["Subject"] == f"Votre visite chez {slot.site.name} est confirmée"
+    assert db_session.get(Booking, booking.id).is_confirmed  # the failure undid nothing
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)  # back
+    queued.next_attempt_at = queued.last_attempt_at  # the backoff has run out
+    db_session.commit()
+    assert deliver_pending(due_only=True).sent == 1
+    assert deliver_pending().sent == 0
+    [message] = smtp_server.to("zoe@example.org")
+    assert message["Message-ID"] == composed["Message-ID"]
+    assert [d.data.decode() for d in decode(Image.open(io.BytesIO(inline_png(message).get_content())))] == [
+        checkin_url(booking)
+    ]
+
+
+def test_a_ticket_whose_booking_was_cancelled_before_sending_is_dropped(
+    app, db_session, smtp_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_DELIVERY", "worker")
+    booking = make_booking()
+    queue_confirmation(booking)
+    booking.status = BookingStatus.CANCELLED
+    queue_cancellation(booking)
+    assert commit_and_deliver().sent == 0  # worker mode: the request sends nothing
+    report = deliver_pending()
+    assert (report.sent, report.dropped) == (1, 1)
+    [message] = smtp_server.messages
+    assert "Annulation" in message["Subject"]

@@ -112,3 +112,103 @@ def test_jou_2025_attendance_through_the_gate_api(demo, app):  # noqa: F811
     data = response.get_json()
     assert data["confirmed"] is True
     assert data["final"] == {"female": report.female, "male": report.male, "unspecified": report.unspecified}
+
+
+# ---- the same figures through the one aggregation layer (GET /api/v1/stats/<programme>) ------------------
+
+
+def stats(app, path: str, headers: dict | None = None) -> dict:  # noqa: ANN001
+    response = app.test_client().get(f"/api/v1/stats/{path}", headers=headers or {})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_published_figures_through_the_stats_api(demo, app):  # noqa: F811
+    """Public reads, computed from the raw records: no per-module number is reused."""
+    pmi = stats(app, "pmi?year=2024")["totals"]
+    assert (pmi["volunteers"], pmi["interventions"], pmi["female"]) == (363, 324, 5142)
+    assert pmi["total"] == figures.PMI_2024_PUPILS > 14_000
+    in_2024 = Intervention.date.between(date(2024, 1, 1), date(2024, 12, 31))
+    raw = db.session.execute(
+        select(func.count(Intervention.id), func.sum(Intervention.female), func.sum(Intervention.male),
+               func.sum(Intervention.unspecified), func.count(Intervention.school_id.distinct())).where(in_2024)
+    ).one()  # fmt: skip
+    assert (pmi["interventions"], pmi["female"], pmi["male"], pmi["unspecified"], pmi["schools"]) == tuple(
+        raw
+    )
+    volunteers = select(intervention_volunteers.c.volunteer_id).join(Intervention).where(in_2024).distinct()
+    assert db.session.scalar(select(func.count()).select_from(volunteers.subquery())) == pmi["volunteers"]
+
+    transports = stats(app, "transports?year=2024")["totals"]
+    assert (transports["transports"], transports["total"]) == (24, 1200)
+
+    jou = stats(app, "jou?edition=2025")
+    assert jou["measure"] == "attended"
+    assert jou["totals"]["sites"] == figures.JOU_2025_SITES == 226
+    assert jou["totals"]["visitors"] == jou["totals"]["total"] == figures.JOU_2025_VISITORS
+    report_total = db.session.scalar(
+        select(func.sum(AttendanceReport.female + AttendanceReport.male + AttendanceReport.unspecified))
+        .join(Slot, Slot.id == AttendanceReport.slot_id).join(Site).join(Edition)
+        .where(Edition.year == 2025, Site.status == SiteStatus.APPROVED)
+    )  # fmt: skip
+    assert report_total == jou["totals"]["visitors"]
+
+
+def _by_key(rows: list[dict], key: str) -> dict:
+    return {row[key]: row for row in rows}
+
+
+PMI_FIELDS = (
+    "interventions",
+    "female",
+    "male",
+    "unspecified",
+    "total",
+    "female_share",
+    "schools",
+    "volunteers",
+)
+TRANSPORT_FIELDS = ("transports", "female", "male", "unspecified", "schools")
+
+
+def test_the_layer_agrees_with_the_pmi_and_transport_apis(demo, app):  # noqa: F811
+    headers = admin_headers(app)
+    client = app.test_client()
+    for by in ("gr", "volunteer"):
+        theirs = client.get(f"/api/v1/pmi/stats?by={by}&year=2024", headers=headers).get_json()
+        ours = stats(app, f"pmi?by={by}&year=2024", headers)
+        mine = _by_key(ours["rows"], by)
+        assert len(mine) == len(theirs["rows"]) >= 20
+        assert {r["key"]: {f: r[f] for f in PMI_FIELDS} for r in theirs["rows"]} == {
+            (str(k) if k is not None else None): {f: r[f] for f in PMI_FIELDS} for k, r in mine.items()
+        }
+        assert {f: theirs["total"][f] for f in PMI_FIELDS} == {f: ours["totals"][f] for f in PMI_FIELDS}
+    for by in ("gr", "campus", "region"):
+        theirs = client.get(f"/api/v1/transports/stats?by={by}&year=2024", headers=headers).get_json()
+        ours = _by_key(stats(app, f"transports?by={by}&year=2024")["rows"], by)
+        assert {r["key"]: {f: r[f] for f in TRANSPORT_FIELDS} for r in theirs["rows"]} == {
+            k: {f: r[f] for f in TRANSPORT_FIELDS} for k, r in ours.items()
+        }
+        assert sum(r["pupils"] for r in theirs["rows"]) == sum(r["total"] for r in ours.values())
+
+
+def test_the_layer_agrees_with_the_gate_figures_and_the_bookings(demo, app):  # noqa: F811
+    """JOU 2025 site by site against jou.checkin.services (the factories' confirmed figures); the upcoming
+    edition, whose slots have bookings but no attendance yet, falls back to its bookings."""
+    from jou.bookings.models import Booking, BookingStatus
+    from jou.checkin.services import site_attendance
+
+    by_site = _by_key(stats(app, "jou?edition=2025&by=site")["rows"], "site")
+    assert len(by_site) == 226
+    for site in db.session.scalars(select(Site).where(Site.id.in_(list(by_site)[:40]))):
+        final = site_attendance(site)[2]
+        assert {k: by_site[site.id][k] for k in final} == final
+    upcoming = db.session.scalar(select(func.max(Edition.year)))
+    attended = stats(app, f"jou?edition={upcoming}")["totals"]
+    booked = stats(app, f"jou?edition={upcoming}&measure=booked")["totals"]
+    parties = db.session.execute(
+        select(func.count(Booking.id), func.sum(Booking.party_size)).join(Slot).join(Site).join(Edition)
+        .where(Edition.year == upcoming, Booking.status == BookingStatus.CONFIRMED)
+    ).one()  # fmt: skip
+    assert parties[0] > 0
+    assert attended == booked and (booked["bookings"], booked["visitors"]) == tuple(parties)

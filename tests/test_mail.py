@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import select
 
 from core.auth.services import find_user_by_email
 from core.extensions import db
 from core.mail import (
+    DEFAULT_MAX_ATTEMPTS,
     Attachment,
     InlineImage,
     OutgoingMail,
@@ -16,6 +23,8 @@ from core.mail import (
     compose,
     deliver_pending,
     queue_mail,
+    retry_delay,
+    run_worker,
 )
 from tests.plugins.mail import free_port, html_body, link_path, read_eml, text_body
 
@@ -152,10 +161,10 @@ def test_retry_reports_failures_and_stops_at_the_first_unreachable_server(app, d
 
 def test_retry_gives_up_after_max_attempts(app, db_session, smtp_server, monkeypatch):
     mail = queue_test_mail()
-    mail.attempts = 8
+    mail.attempts = DEFAULT_MAX_ATTEMPTS
     db_session.commit()
     assert deliver_pending().sent == 0
-    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 9)
+    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS + 1)
     assert deliver_pending().sent == 1
 
 
@@ -180,3 +189,123 @@ def test_a_leased_message_is_left_to_its_holder(db_session, smtp_server):
     mail.locked_until = utcnow() - timedelta(seconds=1)  # …and died
     db_session.commit()
     assert deliver_pending().sent == 1
+
+
+# --- Off the request path: the worker ------------------------------------------------------------------
+
+
+def run_worker_until_it_works(**kw) -> list:
+    """Run the worker loop until its first pass that did something (or 5 s: a stuck test fails, never hangs)."""
+    stop, reports = threading.Event(), []
+    safety = threading.Timer(5, stop.set)
+    safety.start()
+    try:
+        run_worker(stop, interval=0.05, on_report=lambda r: (reports.append(r), stop.set()), **kw)
+    finally:
+        safety.cancel()
+    return reports
+
+
+SIGN_UP = {
+    "name": "Alice",
+    "email": "alice@usine.example",
+    "password": "x" * 12,
+    "password_confirm": "x" * 12,
+}
+
+
+def test_worker_mode_the_request_only_queues_and_the_worker_sends(
+    app, client, db_session, smtp_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_DELIVERY", "worker")
+    assert client.post("/inscription", data=SIGN_UP).status_code == 302
+    [queued] = pending()
+    assert queued.attempts == 0 and smtp_server.messages == []  # nothing sent by the request
+
+    [report] = run_worker_until_it_works()
+    assert (report.sent, report.failed) == (1, 0)
+    [message] = smtp_server.to("alice@usine.example")
+    assert "Confirmez" in message["Subject"]
+    assert pending() == []
+
+
+def test_failures_back_off_exponentially_up_to_the_ceiling(app, monkeypatch):
+    with app.app_context():
+        monkeypatch.setitem(app.config, "MAIL_RETRY_BASE", 30)
+        monkeypatch.setitem(app.config, "MAIL_RETRY_MAX", 3600)
+        assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 7, 8, 12)] == [
+            30,
+            60,
+            120,
+            1920,
+            3600,
+            3600,
+        ]
+
+
+def test_worker_waits_out_the_backoff_while_mail_retry_sends_at_once(
+    app, db_session, smtp_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # SMTP down
+    mail = queue_test_mail()
+    db_session.commit()
+    report = deliver_pending(due_only=True)
+    assert (report.sent, report.failed, report.unreachable) == (0, 1, True)
+    db_session.refresh(mail)
+    assert mail.attempts == 1 and mail.locked_until is None
+    assert mail.next_attempt_at - mail.last_attempt_at == retry_delay(1)
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)  # back
+    assert deliver_pending(due_only=True).sent == 0  # the worker's pass: not yet due
+    result = app.test_cli_runner().invoke(args=["mail", "retry"])  # an operator: now
+    assert "1 envoyé(s), 0 en échec" in result.output
+    assert len(smtp_server.messages) == 1
+
+
+def test_two_deliverers_at_once_send_each_message_once(app, committed_db, smtp_server):
+    for i in range(40):
+        queue_test_mail(f"p{i}@example.org")
+    committed_db.commit()
+    barrier, reports = threading.Barrier(3), []
+
+    def deliverer() -> None:
+        with app.app_context():
+            barrier.wait()
+            reports.append(deliver_pending(limit=40, due_only=True))
+            db.session.remove()
+
+    threads = [threading.Thread(target=deliverer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(r.sent for r in reports) == 40 and sum(r.failed for r in reports) == 0
+    recipients = [rcpt for envelope in smtp_server.envelopes for rcpt in envelope.rcpt_tos]
+    assert sorted(recipients) == sorted(f"p{i}@example.org" for i in range(40))  # each once
+
+
+def test_mail_worker_command_stops_on_sigterm(app, tmp_path):
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": "",
+        "MAIL_OUTBOX_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--interval", "0.2"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "SIGTERM pour arrêter" in worker.stdout.readline()
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=20)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert "Arrêt. Courriels : 0 envoyé(s)" in out

@@ -7,9 +7,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from core.auth.lockout import lockout
 from core.auth.models import ROLE_LABELS, Role, User
-from core.errors import Conflict, Unauthorized, ValidationFailed
+from core.errors import Conflict, TooManyRequests, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.mail import external_url, queue_mail
 from core.models import utcnow
@@ -43,9 +45,7 @@ def create_user(
     check_password_strength(password)
     email = email.strip().lower()
     if find_user_by_email(email):
-        raise Conflict(
-            "Un compte existe déjà avec cette adresse.", fields={"email": ["Adresse déjà utilisée."]}
-        )
+        raise _address_taken()
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -53,20 +53,45 @@ def create_user(
         name=name.strip(),
         email_confirmed_at=utcnow() if confirmed else None,
     )
-    db.session.add(user)
-    db.session.flush()
+    # Two requests for one address can both pass the check above; the unique index decides, inside a
+    # savepoint so the caller's transaction survives the loser's failed INSERT.
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError as exc:
+        raise _address_taken() from exc
     return user
 
 
+def _address_taken() -> Conflict:
+    return Conflict("Un compte existe déjà avec cette adresse.", fields={"email": ["Adresse déjà utilisée."]})
+
+
 def authenticate(email: str, password: str) -> User:
-    """The user, or Unauthorized with one message whatever went wrong (no account enumeration)."""
+    """The user, or Unauthorized with one message whatever went wrong (no account enumeration).
+
+    After LOGIN_LOCKOUT_ATTEMPTS failures the address is locked for a while (core/auth/lockout.py),
+    the right password included; unknown addresses lock alike, and the hash is checked first either way,
+    so neither the answer nor its timing tells whether an account exists."""
     user = find_user_by_email(email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         user = None
+    guard = lockout()
+    wait = guard.locked_for(email)
+    if wait:
+        minutes = -(-wait // 60)
+        raise TooManyRequests(
+            f"Trop de tentatives de connexion avec cette adresse. Réessayez dans {minutes} minute"
+            f"{'s' if minutes > 1 else ''}, ou réinitialisez votre mot de passe.",
+            retry_after=wait,
+            code="login_locked",
+        )
     if user is None or not user.is_active:
+        guard.failed(email)
         raise Unauthorized("Adresse e-mail ou mot de passe incorrect.", code="invalid_credentials")
+    guard.succeeded(email)
     if user.email_confirmed_at is None:
         raise Unauthorized(
             "Confirmez d'abord votre adresse e-mail (lien reçu par e-mail).", code="email_unconfirmed"
@@ -142,7 +167,12 @@ def sign_up(name: str, email: str, password: str) -> User | None:
                 reset_url=external_url("auth.forgot_password"),
             )
         return None
-    user = create_user(email, password, Role.FACTORY, name, confirmed=False)
+    try:
+        user = create_user(email, password, Role.FACTORY, name, confirmed=False)
+    except Conflict:
+        # Lost a race with a sign-up for the same address (a double click): the winner's confirmation
+        # e-mail is on its way, and this request answers like any other taken address.
+        return None
     _queue_confirmation(user)
     return user
 

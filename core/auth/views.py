@@ -20,7 +20,7 @@ from core.auth.schemas import (
     SignupFormSchema,
 )
 from core.auth.services import authenticate
-from core.errors import AppError, Unauthorized
+from core.errors import AppError, TooManyRequests, Unauthorized
 from core.extensions import db, login_manager
 from core.mail import commit_and_deliver
 from core.validation import form_data
@@ -98,7 +98,7 @@ def login():
         if not errors:
             try:
                 user = authenticate(data["email"], data["password"])
-            except Unauthorized as exc:
+            except (Unauthorized, TooManyRequests) as exc:
                 errors = {"_form": [exc.message]}
                 unconfirmed = exc.code == "email_unconfirmed"
             else:

@@ -77,6 +77,8 @@ class Booking(HeadcountMixin, TimestampMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the person's name, e-mail and phone were erased (jou.bookings.privacy); the counts stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # A resubmitted form or API call carries the same key: the constraint makes it one booking.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
 
@@ -118,6 +120,7 @@ class WaitlistEntry(HeadcountMixin, TimestampMixin, db.Model):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(10), default=WaitlistStatus.WAITING)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     slot: Mapped[Slot] = relationship(Slot)
     booking: Mapped[Booking | None] = relationship(Booking)

@@ -1,18 +1,31 @@
 """E-mails to the people who booked: confirmation (QR inline, .ics attached), promotion from the waiting
 list, cancellation, and a factory's message to the bookers of a slot.
 
-Each function queues its messages in the caller's transaction (core.mail.queue_mail: flush, never
-commit); the view delivers them after its commit (core.mail.commit_and_deliver), and `flask mail retry`
-sends what a failing server refused. Messages are composed now, so a retry sends what was true then.
+Each function queues its messages in the caller's transaction (flush, never commit); they go out after
+the commit (core.mail: the mail worker, or the request itself with MAIL_DELIVERY=inline), and are retried
+while the server fails. The ticket messages (QR code, .ics) are queued as a booking id and composed by the
+deliverer (`queue_mail_later` + `mail_composer`): composing costs more than the booking itself and must
+not hold up the booking request. They are composed once, from the booking as it is then: a confirmation
+whose booking was cancelled or deleted meanwhile is dropped. A factory's message is composed at once.
 """
 
 from __future__ import annotations
+
+from email.message import EmailMessage
 
 from sqlalchemy import select
 
 from core.extensions import db
 from core.formatting import french_date, french_time
-from core.mail import Attachment, InlineImage, OutgoingMail, queue_mail
+from core.mail import (
+    Attachment,
+    InlineImage,
+    OutgoingMail,
+    compose,
+    mail_composer,
+    queue_mail,
+    queue_mail_later,
+)
 from jou.bookings import calendar, tickets
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingKind, BookingStatus
 from jou.models import Slot
@@ -45,10 +58,45 @@ def _context(booking: Booking) -> dict:
     }
 
 
-def _queue_ticket(booking: Booking, subject: str, template: str) -> OutgoingMail:
-    return queue_mail(
+CONFIRMATION, PROMOTION, CANCELLATION = "booking_confirmation", "booking_promotion", "booking_cancellation"
+
+
+def _subject(template: str, booking: Booking) -> str:
+    site_name = booking.slot.site.name
+    return {
+        CONFIRMATION: f"Votre visite chez {site_name} est confirmée",
+        PROMOTION: f"Une place s'est libérée : votre visite chez {site_name} est confirmée",
+        CANCELLATION: f"Annulation de votre visite chez {site_name}",
+    }[template]
+
+
+def _queue(booking: Booking, template: str) -> OutgoingMail:
+    return queue_mail_later(booking.email, _subject(template, booking), template, booking_id=booking.id)
+
+
+def queue_confirmation(booking: Booking) -> OutgoingMail:
+    return _queue(booking, CONFIRMATION)
+
+
+def queue_promotion(booking: Booking) -> OutgoingMail:
+    """The waiting party got seats: the same ticket as a confirmation, said differently."""
+    return _queue(booking, PROMOTION)
+
+
+def queue_cancellation(booking: Booking) -> OutgoingMail:
+    """No ticket; the cancelled .ics (same UID, higher SEQUENCE) removes the event from calendars."""
+    return _queue(booking, CANCELLATION)
+
+
+@mail_composer(CONFIRMATION)
+@mail_composer(PROMOTION)
+def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.is_confirmed:
+        return None
+    return compose(
         booking.email,
-        subject,
+        _subject(template, booking),
         template,
         to_name=booking.name,
         inline={"qr": InlineImage(tickets.qr_png(booking))},
@@ -57,26 +105,15 @@ def _queue_ticket(booking: Booking, subject: str, template: str) -> OutgoingMail
     )
 
 
-def queue_confirmation(booking: Booking) -> OutgoingMail:
-    site = booking.slot.site
-    return _queue_ticket(booking, f"Votre visite chez {site.name} est confirmée", "booking_confirmation")
-
-
-def queue_promotion(booking: Booking) -> OutgoingMail:
-    """The waiting party got seats: the same ticket as a confirmation, said differently."""
-    site = booking.slot.site
-    return _queue_ticket(
-        booking, f"Une place s'est libérée : votre visite chez {site.name} est confirmée", "booking_promotion"
-    )
-
-
-def queue_cancellation(booking: Booking) -> OutgoingMail:
-    """No ticket; the cancelled .ics (same UID, higher SEQUENCE) removes the event from calendars."""
-    site = booking.slot.site
-    return queue_mail(
+@mail_composer(CANCELLATION)
+def _compose_cancellation(booking_id: int, *, template: str) -> EmailMessage | None:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        return None
+    return compose(
         booking.email,
-        f"Annulation de votre visite chez {site.name}",
-        "booking_cancellation",
+        _subject(template, booking),
+        template,
         to_name=booking.name,
         attachments=[_ics_attachment(booking)],
         **_context(booking),
@@ -89,7 +126,12 @@ def queue_slot_message(slot: Slot, subject: str, body: str) -> list[OutgoingMail
     site = slot.site
     bookings = db.session.scalars(
         select(Booking)
-        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
+        # Erased visitors (jou.bookings.privacy) have no address left to write to.
+        .where(
+            Booking.slot_id == slot.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.anonymised_at.is_(None),
+        )
         .order_by(Booking.id)
     )
     queued, seen = [], set()

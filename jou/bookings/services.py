@@ -21,13 +21,16 @@ are never left empty waiting for a big party, and the big party is first in line
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from core import audit
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import PARIS, french_date
@@ -42,9 +45,13 @@ from jou.bookings.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from jou.models import Audience, Edition, Site, Slot
+from jou.models import Audience, Edition, Site, SiteStatus, Slot
 
 SLOT_FULL = "Ce créneau est complet."
+# What the audit log keeps of a booking: counts and places, never the person (name, e-mail, phone).
+AUDITED_FIELDS = (
+    "slot_id", "kind", "status", "party_size", "female", "male", "unspecified", "adults", "uai", "level",
+)  # fmt: skip
 
 
 # ---- loading -----------------------------------------------------------------------------------------
@@ -63,6 +70,19 @@ def bookable_slot(slot_id: int) -> Slot:
 
 def booking_kind(slot: Slot) -> BookingKind:
     return BookingKind.SCHOOL if slot.audience == Audience.SCHOOLS else BookingKind.PUBLIC
+
+
+def bookable_slot_kind(slot_id: int) -> BookingKind:
+    """What bookable_slot(slot_id) would give booking_kind() (404 alike), in one narrow query: the booking
+    API picks its input schema with it, and book() then loads the slot once."""
+    audience = db.session.scalar(
+        select(Slot.audience)
+        .join(Site, Site.id == Slot.site_id)
+        .where(Slot.id == slot_id, Site.status == SiteStatus.APPROVED)
+    )
+    if audience is None:
+        raise NotFound("Créneau introuvable.")
+    return BookingKind.SCHOOL if audience == Audience.SCHOOLS else BookingKind.PUBLIC
 
 
 def bookings_of_slot(slot_id: int) -> list[Booking]:
@@ -95,14 +115,15 @@ def _lock_slot(slot_id: int) -> None:
         db.session.execute(text("UPDATE slots SET seats_taken = seats_taken WHERE id = :id"), {"id": slot_id})
 
 
-def _take_seats(slot_id: int, seats: int) -> bool:
-    result = db.session.execute(
+def _take_seats(slot_id: int, seats: int) -> int | None:
+    """The slot's seats_taken after taking them, or None when they do not fit."""
+    return db.session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.seats_taken + seats <= Slot.capacity)
         .values(seats_taken=Slot.seats_taken + seats)
+        .returning(Slot.seats_taken)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    ).scalar()
 
 
 def _free_seats(slot_id: int, seats: int) -> None:
@@ -255,12 +276,18 @@ def booking_for_key(idempotency_key: str) -> Booking | None:
 
 
 def book(
-    slot_id: int, data: dict, *, idempotency_key: str | None = None, now: datetime | None = None
+    slot_id: int,
+    data: dict,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    send_confirmation: bool = False,
 ) -> Booking:
     """Book a slot: a public party (party_size, name, email, phone?, female?, male?, consent, ack_*) or a
     school class (uai, level, female, male, unspecified, adults, name, email, phone?, consent), by the
     slot's audience. With an idempotency key already used, the booking made with it is returned as is
-    (its `replayed` is True) and no seat is taken again."""
+    (its `replayed` is True) and no seat is taken again. send_confirmation queues the ticket e-mail
+    (the page and the API; not the demo fixtures)."""
     now = now or utcnow()
     _lock_slot(slot_id)
     if idempotency_key:
@@ -291,13 +318,15 @@ def book(
         **counts,
         **extra,
     )
-    # The seats and the row together in a SAVEPOINT: a concurrent twin with the same key loses on the
-    # UNIQUE constraint and gives its seats back with the savepoint.
+    # Every row first, the seats last: the slot's row lock, which queues every concurrent booker of the
+    # slot, is then held from the seat UPDATE to the caller's commit only, with nothing in between (a
+    # statement more under the lock is a wake-up more of a busy process: measured in bench/README.md).
+    # A concurrent twin with the same key loses on the UNIQUE constraint (in a SAVEPOINT, before taking
+    # any seat) and answers with the first booking.
     try:
-        with db.session.begin_nested():
-            if not _take_seats(slot.id, party_size):
-                raise _full(slot, party_size)
+        with db.session.begin_nested() if idempotency_key else nullcontext():
             db.session.add(booking)
+            db.session.flush()
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -305,7 +334,23 @@ def book(
         if existing is None:
             raise
         return _replayed(existing, slot_id)
-    _refresh_seats(slot)
+    written = [booking]
+    if send_confirmation:
+        written.append(notify.queue_confirmation(booking))
+    written.append(
+        audit.record(
+            "booking.create", booking, actor_label=audit.VISITOR,
+            changes=audit.created(audit.snapshot(booking, AUDITED_FIELDS)),
+        )
+    )  # fmt: skip
+    db.session.flush()
+    taken = _take_seats(slot.id, party_size)
+    if taken is None:
+        for row in reversed(written):  # a refused booking leaves nothing, even for a caller that goes on
+            db.session.delete(row)
+        db.session.flush()
+        raise _full(slot, party_size)
+    set_committed_value(slot, "seats_taken", taken)
     return booking
 
 
@@ -340,10 +385,11 @@ def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -
         }
     party_size, counts = _headcount(kind, merged)
     _check_party_size(slot.site.edition, kind, party_size)
+    before = audit.snapshot(booking, AUDITED_FIELDS)
     delta = party_size - booking.party_size
     if delta > 0:
         _check_open(slot, now)
-        if not _take_seats(slot.id, delta):
+        if _take_seats(slot.id, delta) is None:
             raise _full(slot, delta)
     elif delta < 0:
         _free_seats(slot.id, -delta)
@@ -351,6 +397,9 @@ def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -
     for key, value in counts.items():
         setattr(booking, key, value)
     db.session.flush()
+    changes = audit.diff(before, audit.snapshot(booking, AUDITED_FIELDS))
+    if changes:
+        audit.record("booking.update", booking, actor_label=audit.VISITOR, changes=changes)
     if delta < 0:
         promote_waitlist(slot.id)
     _refresh_seats(slot)
@@ -367,6 +416,10 @@ def cancel_booking(booking: Booking, *, now: datetime | None = None) -> None:
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     db.session.flush()
+    audit.record(
+        "booking.cancel", booking, actor_label=audit.VISITOR,
+        changes={"status": [BookingStatus.CONFIRMED.value, BookingStatus.CANCELLED.value]},
+    )  # fmt: skip
     promote_waitlist(booking.slot_id)
     _refresh_seats(booking.slot)
 
@@ -419,6 +472,10 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
     )
     db.session.add(entry)
     db.session.flush()
+    audit.record(
+        "waitlist.create", entry, actor_label=audit.VISITOR,
+        changes=audit.created(audit.snapshot(entry, ("slot_id", "party_size", "female", "male", "unspecified"))),
+    )  # fmt: skip
     return entry
 
 
@@ -426,6 +483,9 @@ def cancel_waitlist_entry(entry: WaitlistEntry) -> None:
     if entry.status == WaitlistStatus.WAITING:
         entry.status = WaitlistStatus.CANCELLED
         db.session.flush()
+        audit.record(
+            "waitlist.cancel", entry, actor_label=audit.VISITOR, changes={"status": ["waiting", "cancelled"]}
+        )
 
 
 def promote_waitlist(slot_id: int) -> list[Booking]:
@@ -436,10 +496,14 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
         try:
             # They may have booked elsewhere since joining: the per-email rules hold for them too.
             _check_email(slot, entry.email)
-        except Conflict:
+        except Conflict as refused:
             entry.status = WaitlistStatus.CANCELLED
+            audit.record(
+                "waitlist.cancel", entry, actor_label=audit.SYSTEM,
+                changes={"status": ["waiting", "cancelled"]}, summary=f"Non promue : {refused.code}",
+            )  # fmt: skip
             continue
-        if not _take_seats(slot_id, entry.party_size):
+        if _take_seats(slot_id, entry.party_size) is None:
             continue  # keeps its place; a smaller party behind may fit
         booking = Booking(
             slot_id=slot_id,
@@ -459,6 +523,10 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
         db.session.flush()
         entry.status = WaitlistStatus.PROMOTED
         entry.booking_id = booking.id
+        audit.record(
+            "booking.promote", booking, actor_label=audit.SYSTEM,
+            changes={**audit.created(audit.snapshot(booking, AUDITED_FIELDS)), "waitlist_entry": [None, entry.id]},
+        )  # fmt: skip
         notify.queue_promotion(booking)
         promoted.append(booking)
     db.session.flush()

@@ -7,6 +7,7 @@ beside the fields) → call jou.bookings.services → commit once → respond. T
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 
@@ -23,7 +24,7 @@ from core.formatting import french_date, french_datetime, french_time
 from core.mail import commit_and_deliver, forget_queued
 from core.validation import Text, display_phone, form_data
 from jou import services as site_services
-from jou.bookings import notify, schemas, services, tokens
+from jou.bookings import notify, privacy, schemas, services, tokens
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
 from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
 
@@ -75,9 +76,9 @@ def book(slot_id: int):
             data = _load(schema, request.form)
             # SQLite: the booking transaction must begin with its write (see jou.bookings.services).
             db.session.commit()
-            booking = services.book(slot.id, data, idempotency_key=values.get("idempotency_key") or None)
-            if not getattr(booking, "replayed", False):
-                notify.queue_confirmation(booking)
+            booking = services.book(
+                slot.id, data, idempotency_key=values.get("idempotency_key") or None, send_confirmation=True
+            )
         except (ValidationError, AppError) as exc:
             db.session.rollback()
             forget_queued()
@@ -117,12 +118,16 @@ def join_waitlist(slot_id: int):
 @bp.route("/reservations/<token>")
 def manage(token: str):
     booking = tokens.managed_booking_or_404(token)
+    if booking.anonymised_at:
+        return _render_erased()
     return _render_manage(booking, token)
 
 
 @bp.route("/reservations/<token>/modifier", methods=["POST"])
 def change(token: str):
     booking = tokens.managed_booking_or_404(token)
+    if booking.anonymised_at:
+        return _render_erased()
     values = request.form.to_dict()
     try:
         data = _load(schemas.ChangePartySchema(), request.form)
@@ -140,6 +145,8 @@ def change(token: str):
 @bp.route("/reservations/<token>/annuler", methods=["GET", "POST"])
 def cancel(token: str):
     booking = tokens.managed_booking_or_404(token)
+    if booking.anonymised_at:
+        return _render_erased()
     if request.method == "GET" or not booking.is_confirmed:
         return render_template("jou/bookings/cancel.html", booking=booking, token=token)
     try:
@@ -155,6 +162,44 @@ def cancel(token: str):
         "Votre réservation est annulée : les places sont libérées. Merci de nous avoir prévenus.", "success"
     )
     return redirect(url_for("bookings.manage", token=token))
+
+
+# --- personal data (GDPR): download and erase, through the same signed link ------------------------
+
+
+@bp.route("/reservations/<token>/donnees.json")
+def personal_data(token: str):
+    booking = tokens.managed_booking_or_404(token)
+    if booking.anonymised_at:
+        return _render_erased()
+    body = json.dumps(privacy.personal_data(booking), ensure_ascii=False, indent=2).encode()
+    response = attachment(body, "application/json", f"mes-donnees-reservation-{booking.id}.json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/reservations/<token>/effacer", methods=["GET", "POST"])
+def erase(token: str):
+    booking = tokens.managed_booking_or_404(token)
+    if booking.anonymised_at:
+        return _render_erased()
+    if request.method == "GET":
+        plan = privacy.erasure_plan(booking)
+        return render_template("jou/bookings/erase.html", booking=booking, token=token, plan=plan)
+    try:
+        done = privacy.erase_person(booking)
+    except AppError as exc:
+        db.session.rollback()
+        forget_queued()
+        flash(exc.message, "error")
+        return redirect(url_for("bookings.manage", token=token))
+    commit_and_deliver()  # cancelling promotes the waiting list: the promoted get their tickets
+    return render_template("jou/bookings/erased.html", done=done)
+
+
+def _render_erased():
+    """The link of a booking whose person was erased: one clear sentence, nothing about anyone."""
+    return render_template("jou/bookings/erased.html", done=None), 410
 
 
 # --- factory ------------------------------------------------------------------------------------------

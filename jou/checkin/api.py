@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from core.api import ErrorSchema, api_blueprint
+from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
 from core.auth.models import Role
 from core.extensions import db
@@ -47,6 +47,7 @@ def create_checkin():
 )
 @blp.response(200, schemas.OfflineResultsSchema, description="Une réponse par entrée, dans l'ordre")
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou d'un autre site")
+@blp.alt_response(422, schema=ErrorSchema, description="Champs invalides")
 def merge_offline():
     """Envoie les contrôles faits hors connexion : `{slot_id, device?, entries: [{token, admitted?,
     checked_in_at?}]}`. Chaque billet compte une seule fois, même contrôlé sur deux téléphones ; un lot
@@ -60,6 +61,9 @@ def merge_offline():
 
 
 @blp.route("/slots/<int:slot_id>/checkin-list", methods=["GET"])
+@blp.doc(
+    responses=json_object("`{alg, key, payload: {site_id, slot_id, day, generated_at, tickets}, signature}`")
+)
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou d'un autre site")
 def checkin_list(slot_id: int):
     """Liste signée (HMAC-SHA256) des billets valides du créneau, pour contrôler sans réseau : empreinte
@@ -74,6 +78,8 @@ def checkin_list(slot_id: int):
 )
 @blp.response(201, schemas.WalkInSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Capacité atteinte (slot_full) sans `override`")
+@blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou d'un autre site")
+@blp.alt_response(422, schema=ErrorSchema, description="Champs invalides")
 def create_walk_in(slot_id: int):
     """Visiteurs sans réservation : `{female, male, unspecified, adults, override?, client_key?}`."""
     user = _steward()
@@ -86,6 +92,7 @@ def create_walk_in(slot_id: int):
 
 
 @blp.route("/slots/<int:slot_id>/attendance", methods=["GET"])
+@blp.doc(responses=json_object("`{measured, booked, checked_in, walk_ins, no_show_rate, confirmed, final}`"))
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou d'un autre site")
 def slot_attendance(slot_id: int):
     """Fréquentation réelle du créneau : comptage à l'entrée par genre, absents, chiffres confirmés."""

@@ -6,14 +6,14 @@ from datetime import UTC
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema
+from core.validation import BaseSchema, id_field
 
 COUNT = {"load_default": 0, "validate": validate.Range(min=0, max=10_000)}
 
 
 class CheckInInputSchema(BaseSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    slot_id = fields.Integer(required=True)
+    slot_id = id_field(required=True)
     admitted = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
@@ -40,7 +40,7 @@ class OfflineEntrySchema(BaseSchema):
 
 
 class OfflineBatchSchema(BaseSchema):
-    slot_id = fields.Integer(required=True)
+    slot_id = id_field(required=True)
     device = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     entries = fields.List(
         fields.Nested(OfflineEntrySchema), required=True, validate=validate.Length(max=2000)

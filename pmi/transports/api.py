@@ -12,7 +12,7 @@ from functools import wraps
 
 from flask import jsonify
 
-from core.api import ErrorSchema, api_blueprint
+from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
 from core.auth.models import User
 from core.extensions import db
@@ -84,6 +84,7 @@ def create_transport(payload: dict, *, user: User):
 
 
 @transports_blp.route("/stats", methods=["GET"])
+@transports_blp.doc(responses=json_object("Les chiffres, regroupés selon `by`"))
 @transports_blp.alt_response(401, schema=ErrorSchema)
 @managers
 @transports_blp.arguments(TransportStatsQuerySchema, location="query")

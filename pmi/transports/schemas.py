@@ -1,5 +1,7 @@
 """Transport schemas: what the API and the forms accept, and what the API shows."""
 
+from decimal import Decimal
+
 from marshmallow import fields, validate
 
 from core.validation import BaseSchema, FrenchPhone, text
@@ -8,6 +10,7 @@ from pmi.transports.models import TransportStatus
 
 MAX_SEATS = 200
 MAX_COUNT = 200
+MAX_COST = Decimal("99999999.99")  # what the Numeric(10, 2) column holds
 
 
 class TransportInputSchema(BaseSchema):
@@ -32,8 +35,10 @@ class TransportInputSchema(BaseSchema):
     )
     cost = fields.Decimal(
         load_default=None, allow_none=True, places=2, as_string=False,
-        validate=validate.Range(min=0, error="Le coût ne peut pas être négatif."),
+        validate=validate.Range(min=0, max=MAX_COST, error="Le coût doit être entre 0 et 99 999 999,99 €."),
         error_messages={"invalid": "Montant en euros attendu (ex. 850.00)."},
+        # apispec would write the Decimal bounds as strings, which is not a valid OpenAPI document
+        metadata={"minimum": 0, "maximum": float(MAX_COST)},
     )  # fmt: skip
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in TransportStatus]))
     notes = text(2000, required=False, load_default="")
@@ -111,7 +116,10 @@ class TransportSchema(BaseSchema):
     seats = fields.Integer()
     seats_taken = fields.Integer()
     seats_left = fields.Integer()
-    cost = fields.Decimal(places=2, as_string=True, allow_none=True)
+    # a string, to keep the cents exact; apispec would document a number
+    cost = fields.Decimal(
+        places=2, as_string=True, allow_none=True, metadata={"type": "string", "example": "850.00"}
+    )
     status = fields.String()
     status_label = fields.String()
     notes = fields.String()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from core.extensions import db
@@ -27,6 +29,48 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+# axe-core, fetched from the npm registry by `make test` (Makefile rule var/axe.min.js), never vendored.
+AXE_JS = Path(__file__).resolve().parents[2] / "var" / "axe.min.js"
+# What "WCAG 2.1 AA as far as a machine can tell" means here: axe's rules tagged for levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page: Page, exclude: tuple[str, ...] = ()) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now.
+
+    `exclude` lists CSS selectors axe leaves out: only for third-party widgets, each with its reason
+    written beside the call. The script is added as a <script> element, which a strict
+    Content-Security-Policy blocks: the pages' tests open their context with `bypass_csp=True`."""
+    if not AXE_JS.is_file():
+        pytest.fail(
+            f"{AXE_JS} est absent : lancez `make test` (ou `make axe`), qui le tire du registre npm.",
+            pytrace=False,
+        )
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    context = {"include": [["html"]], "exclude": [[selector] for selector in exclude]}
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    script = "([context, options]) => axe.run(context, options).then((result) => result.violations)"
+    return page.evaluate(script, [context, options])
+
+
+def assert_accessible(page: Page, exclude: tuple[str, ...] = ()) -> None:
+    """Fails on any serious or critical axe violation, naming the rule, its help and the elements."""
+    serious = [v for v in axe_violations(page, exclude) if v["impact"] in AXE_FAILING_IMPACTS]
+    if serious:
+        lines = [f"{page.url}: {len(serious)} violation(s) d'accessibilité graves (axe-core)"]
+        for violation in serious:
+            lines.append(
+                f"- [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+            )
+            for node in violation["nodes"][:10]:
+                target = " ".join(str(part) for part in node["target"])
+                summary = " ".join(node.get("failureSummary", "").split())
+                lines.append(f"    {target} — {summary}")
+        pytest.fail("\n".join(lines), pytrace=False)
 
 
 @pytest.fixture(scope="session")

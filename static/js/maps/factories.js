@@ -29,7 +29,8 @@
     var cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
     var markers = new Array(data.sites.length);
     data.sites.forEach(function (row, i) {
-      var marker = L.marker([row[pos.lat], row[pos.lon]], { title: row[pos.name] });
+      // alt names the focusable marker (Leaflet's default is "Marker"); Enter opens its popup.
+      var marker = L.marker([row[pos.lat], row[pos.lon]], { title: row[pos.name], alt: row[pos.name] });
       marker.siteId = row[pos.id];
       marker.bindPopup(function () { return summary(row, pos, data.sectors); });
       markers[i] = marker;

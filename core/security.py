@@ -1,0 +1,165 @@
+"""Web security set once for every response: headers (Content-Security-Policy and friends), the client
+address behind proxies, and rate limits on the forms a robot would hammer.
+
+The policy lets scripts come from this site only. The two kinds of inline script the pages have are
+allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates), and the
+few inline event handlers (`onsubmit="return confirm(…)"`) are allowed by their hash. One page is an
+exception: the transport route map is a whole folium document (maps/routes.py) whose scripts cannot carry
+a nonce, so that page alone allows inline scripts; its user-supplied labels are escaped by
+maps.assets.safe_label.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
+from flask.wrappers import Response
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core.auth import lockout
+
+# Inline event handlers found in the templates, allowed by hash ('unsafe-hashes'). A new one must be
+# added here (tests/test_security_headers.py fails otherwise); a small static script is the better fix.
+INLINE_HANDLERS = (
+    "return confirm('Supprimer cette intervention ?');",
+    "return confirm('Supprimer ce transport et ses arrêts ?');",
+    "window.print()",
+)
+# Pages whose inline scripts cannot carry a nonce (a complete folium document): see the module docstring.
+INLINE_SCRIPT_ENDPOINTS = frozenset({"transports.transport_map"})
+# The gate scanner reads QR codes with the phone's camera; every other page is refused the camera.
+CAMERA_ENDPOINTS = frozenset({"checkin.scanner"})
+
+# Which views are rate limited, by which setting (see core/config.py), for which methods. Keyed by
+# the client address, so a robot is slowed down whatever account or slot it aims at.
+RATE_LIMITS: dict[str, str] = {
+    "auth.login": "RATELIMIT_LOGIN",
+    "auth_api.create_token": "RATELIMIT_LOGIN",
+    "auth.signup": "RATELIMIT_SIGNUP",
+    "auth.forgot_password": "RATELIMIT_PASSWORD_RESET",
+    "auth.resend_confirmation": "RATELIMIT_PASSWORD_RESET",
+    "bookings.book": "RATELIMIT_BOOKING",
+    "bookings.join_waitlist": "RATELIMIT_BOOKING",
+    "bookings_api.create_booking": "RATELIMIT_BOOKING",
+    "bookings_api.join_waitlist": "RATELIMIT_BOOKING",
+}
+LIMITED_METHODS = ["POST"]
+
+_NONCE_KEY = "soce.csp_nonce"
+_SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)", re.IGNORECASE)
+
+
+def init_app(app: Flask) -> None:
+    """After the blueprints are registered (limits attach to their views)."""
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    lockout.init_app(app)
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    app.extensions["soce_limiter"] = limiter
+    if limiter.enabled:
+        _limit_views(app, limiter)
+    app.after_request(security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["nonce_scripts"] = nonce_scripts
+
+
+def _limit_views(app: Flask, limiter: Limiter) -> None:
+    for endpoint, setting in RATE_LIMITS.items():
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            raise RuntimeError(f"Rate limit on an unknown view: {endpoint}")
+
+        def limit_value(setting: str = setting) -> str:
+            return current_app.config[setting]
+
+        app.view_functions[endpoint] = limiter.limit(limit_value, methods=LIMITED_METHODS)(view)
+
+
+def limiter_of(app: Flask) -> Limiter:
+    return app.extensions["soce_limiter"]
+
+
+# --- Content-Security-Policy ---------------------------------------------------------------------
+
+
+def csp_nonce() -> str:
+    """This response's script nonce (made on first use; the header names it only then)."""
+    # On the request, not on g: g outlives a request when an app context was pushed by hand.
+    return request.environ.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+
+
+def nonce_scripts(html: str) -> Markup:
+    """Give the request's nonce to the <script> elements of server-made HTML (folium's map header).
+    Never for HTML that holds user input: a script injected there would be trusted too."""
+    return Markup(_SCRIPT_TAG.sub(f'<script nonce="{csp_nonce()}"', str(html)))
+
+
+def _sha256(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+_HANDLER_HASHES = " ".join(_sha256(handler) for handler in INLINE_HANDLERS)
+
+
+def tile_source(url: str) -> str | None:
+    """The origin the map tiles come from, as a CSP source ({s} subdomains become a wildcard)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None  # a relative URL: this site
+    host = re.sub(r"\{[a-z]\}", "*", parts.netloc)
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(endpoint: str | None, nonce: str | None) -> str:
+    if endpoint in INLINE_SCRIPT_ENDPOINTS:
+        scripts = "'self' 'unsafe-inline'"
+    else:
+        scripts = f"'self' 'unsafe-hashes' {_HANDLER_HASHES}" + (f" 'nonce-{nonce}'" if nonce else "")
+    tiles = tile_source(current_app.config.get("MAP_TILE_URL", ""))
+    directives = {
+        "default-src": "'self'",
+        "script-src": scripts,
+        # folium and Leaflet write <style> blocks and style attributes; styles cannot run code.
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data: blob:" + (f" {tiles}" if tiles else ""),
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'self'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def permissions_policy(endpoint: str | None) -> str:
+    camera = "(self)" if endpoint in CAMERA_ENDPOINTS else "()"
+    # Geolocation: the factory map's "près de chez moi".
+    return f"camera={camera}, microphone=(), geolocation=(self), payment=(), usb=()"
+
+
+def security_headers(response: Response) -> Response:
+    endpoint = request.endpoint
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy", content_security_policy(endpoint, request.environ.get(_NONCE_KEY))
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    # Tokens travel in some URLs (tickets, reset links): other sites get the origin only.
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", permissions_policy(endpoint))
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    max_age = current_app.config.get("HSTS_MAX_AGE", 0)
+    if request.is_secure and max_age:
+        headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+    return response

@@ -1,0 +1,382 @@
+"""Visitors' personal data (GDPR): what a visitor can download and erase, and the purge of a past edition.
+
+A visitor's personal data is their name, e-mail address and phone on bookings and waiting-list entries,
+and the e-mails we wrote to them (the queue keeps each composed message). Erasing keeps everything the
+statistics count — the booking's slot, kind, status, party by gender, school (UAI) and level, its check-in
+— and blanks the person: name and e-mail become "" (the columns stay NOT NULL), phone and idempotency key
+NULL, `anonymised_at` says when. Check-ins, walk-ins and attendance reports hold no visitor's data.
+
+The visitor's rights are exercised per e-mail address: the manage link was sent to that address only, so
+whoever holds it controls the mailbox, and "my data" is everything held about the address — all its
+bookings, waiting-list entries and e-mails, not this booking alone. Erasing cancels the bookings still to
+come (a booking without a name or an address can no longer receive its ticket, and its seats go to the
+waiting list); past bookings keep their counts.
+
+`flask privacy purge --edition YEAR` does the same for every visitor of an edition once it is over, as the
+privacy notice beside every booking form promises (templates/jou/bookings/_privacy.html).
+
+Services flush, never commit, and record their events in the audit log (without personal data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import joinedload
+
+from core import audit
+from core.errors import AppError, Conflict
+from core.extensions import db
+from core.formatting import PARIS, french_date, paris_today
+from core.mail import OutgoingMail
+from core.models import utcnow
+from jou import services as site_services
+from jou.bookings import services
+from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
+from jou.checkin.models import CheckIn
+from jou.models import Edition, Site, Slot
+
+PERSONAL_FIELDS = ("name", "email", "phone")
+ERASED = {field: audit.REDACTED for field in PERSONAL_FIELDS}
+
+
+class DataErased(AppError):
+    status = 410
+    code = "data_erased"
+    message = (
+        "Les données personnelles de cette réservation ont été effacées : ce lien ne donne plus accès "
+        "à rien. Les chiffres de fréquentation (sans nom) sont conservés pour les statistiques."
+    )
+
+
+def ensure_not_erased(booking: Booking) -> Booking:
+    """Behind a manage link: an erased booking answers 410 with one clear sentence."""
+    if booking.anonymised_at is not None:
+        raise DataErased()
+    return booking
+
+
+# ---- what we hold about a visitor --------------------------------------------------------------------
+
+
+def _address(booking: Booking) -> str:
+    return booking.email.strip().lower()
+
+
+def bookings_of(email: str) -> list[Booking]:
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .options(joinedload(Booking.slot).joinedload(Slot.site).joinedload(Site.edition))
+            .where(func.lower(Booking.email) == email, Booking.anonymised_at.is_(None))
+            .order_by(Booking.created_at, Booking.id)
+        ).unique()
+    )
+
+
+def waitlist_entries_of(email: str) -> list[WaitlistEntry]:
+    return list(
+        db.session.scalars(
+            select(WaitlistEntry)
+            .where(func.lower(WaitlistEntry.email) == email, WaitlistEntry.anonymised_at.is_(None))
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        )
+    )
+
+
+def _mails_to(email: str):  # noqa: ANN202 - a Select
+    return select(OutgoingMail).where(
+        func.lower(OutgoingMail.to_address) == email, OutgoingMail.to_address != ""
+    )
+
+
+def _slot_json(slot: Slot) -> dict:
+    site = slot.site
+    return {
+        "site": {"id": site.id, "name": site.name, "city": site.city},
+        "edition": site.edition.year,
+        "day": slot.day.isoformat(),
+        "start": slot.start.strftime("%H:%M"),
+        "end": slot.end.strftime("%H:%M"),
+        "audience": slot.audience,
+    }
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _booking_json(booking: Booking) -> dict:
+    checkin = db.session.scalar(select(CheckIn).where(CheckIn.booking_id == booking.id))
+    return {
+        "id": booking.id,
+        "slot": _slot_json(booking.slot),
+        "kind": booking.kind,
+        "status": booking.status,
+        "party_size": booking.party_size,
+        "female": booking.female,
+        "male": booking.male,
+        "unspecified": booking.unspecified,
+        "adults": booking.adults,
+        "uai": booking.uai,
+        "level": booking.level,
+        "name": booking.name,
+        "email": booking.email,
+        "phone": booking.phone,
+        "consent_at": _when(booking.consent_at),
+        "created_at": _when(booking.created_at),
+        "cancelled_at": _when(booking.cancelled_at),
+        "checked_in": None
+        if checkin is None
+        else {"at": _when(checkin.checked_in_at), "admitted": checkin.admitted},
+    }
+
+
+def _entry_json(entry: WaitlistEntry) -> dict:
+    return {
+        "id": entry.id,
+        "slot": _slot_json(entry.slot),
+        "status": entry.status,
+        "party_size": entry.party_size,
+        "female": entry.female,
+        "male": entry.male,
+        "unspecified": entry.unspecified,
+        "name": entry.name,
+        "email": entry.email,
+        "phone": entry.phone,
+        "consent_at": _when(entry.consent_at),
+        "created_at": _when(entry.created_at),
+        "booking_id": entry.booking_id,
+    }
+
+
+def _mail_json(mail: OutgoingMail) -> dict:
+    text = None
+    if mail.message:
+        body = mail.as_email().get_body(("plain",))
+        text = body.get_content() if body is not None else None
+    return {
+        "to": mail.to_address,
+        "subject": mail.subject,
+        "created_at": _when(mail.created_at),
+        "sent_at": _when(mail.sent_at),
+        "text": text,
+    }
+
+
+def personal_data(booking: Booking) -> dict:
+    """Everything held about the booking's e-mail address (see the module doc), as JSON-ready data."""
+    ensure_not_erased(booking)
+    email = _address(booking)
+    mails = db.session.scalars(_mails_to(email).order_by(OutgoingMail.created_at, OutgoingMail.id))
+    return {
+        "generated_at": utcnow().isoformat(),
+        "controller": "Soce — Journées Usines Ouvertes",
+        "email": email,
+        "bookings": [_booking_json(b) for b in bookings_of(email)],
+        "waitlist_entries": [_entry_json(e) for e in waitlist_entries_of(email)],
+        "emails": [_mail_json(m) for m in mails],
+    }
+
+
+@dataclass
+class ErasurePlan:
+    """What erasing will do (shown on the confirmation page), then what it did."""
+
+    bookings: int = 0
+    cancelled: int = 0  # bookings still to come: cancelled, their seats freed
+    waitlist_entries: int = 0
+    emails: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _upcoming(booking: Booking, now: datetime) -> bool:
+    return booking.status == BookingStatus.CONFIRMED and services.slot_starts_at(booking.slot) > now
+
+
+def erasure_plan(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
+    ensure_not_erased(booking)
+    now = now or utcnow()
+    email = _address(booking)
+    held = bookings_of(email)
+    return ErasurePlan(
+        bookings=len(held),
+        cancelled=sum(_upcoming(b, now) for b in held),
+        waitlist_entries=len(waitlist_entries_of(email)),
+        emails=db.session.scalar(select(func.count()).select_from(_mails_to(email).subquery())) or 0,
+    )
+
+
+# ---- erasing -----------------------------------------------------------------------------------------
+
+
+def _blank(row: Booking | WaitlistEntry, now: datetime) -> None:
+    row.name = ""
+    row.email = ""
+    row.phone = None
+    row.anonymised_at = now
+
+
+def _forget_mails(condition) -> int:  # noqa: ANN001 - a SQL condition on OutgoingMail
+    """Unsent messages are deleted (nobody is left to send them to); sent ones keep their row — subject,
+    template, dates — without the address, the body or an SMTP error that may quote the address."""
+    unsent = db.session.execute(
+        delete(OutgoingMail)
+        .where(condition, OutgoingMail.sent_at.is_(None))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    scrub: dict = {"to_address": "", "message": b"", "last_error": ""}
+    if hasattr(OutgoingMail, "compose_args"):
+        scrub["compose_args"] = None
+    sent = db.session.execute(
+        update(OutgoingMail)
+        .where(condition, OutgoingMail.sent_at.is_not(None))
+        .values(**scrub)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return unsent + sent
+
+
+def erase_person(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
+    """Erase everything held about the booking's e-mail address (see the module doc)."""
+    ensure_not_erased(booking)
+    now = now or utcnow()
+    email = _address(booking)
+    done = ErasurePlan()
+    # The waiting list first: cancelling a booking below promotes it, and must not book this person again.
+    for entry in waitlist_entries_of(email):
+        if entry.status == WaitlistStatus.WAITING:
+            entry.status = WaitlistStatus.CANCELLED
+        _blank(entry, now)
+        audit.record("waitlist.erase", entry, actor_label=audit.VISITOR, changes=ERASED)
+        done.waitlist_entries += 1
+    db.session.flush()
+    for held in bookings_of(email):
+        if _upcoming(held, now):
+            services.cancel_booking(held, now=now)
+            done.cancelled += 1
+        _blank(held, now)
+        held.idempotency_key = None
+        audit.record("booking.erase", held, actor_label=audit.VISITOR, changes=ERASED)
+        done.bookings += 1
+    done.emails = _forget_mails(func.lower(OutgoingMail.to_address) == email)
+    db.session.flush()
+    return done
+
+
+# ---- purging a past edition --------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeReport:
+    edition: int
+    bookings: int = 0
+    waitlist_entries: int = 0
+    emails: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "seraient anonymisé(e)s" if self.dry_run else "anonymisé(e)s"
+        return (
+            f"Édition {self.edition} : {self.bookings} réservation(s), {self.waitlist_entries} inscription(s) "
+            f"en liste d'attente et {self.emails} courriel(s) {verb}."
+        )
+
+
+class EditionNotOver(Conflict):
+    code = "edition_not_over"
+
+
+def _edition_slots(edition: Edition):  # noqa: ANN202 - a Select of slot ids
+    return select(Slot.id).join(Site, Site.id == Slot.site_id).where(Site.edition_id == edition.id)
+
+
+def _mail_window(edition: Edition) -> tuple[date | None, date | None]:
+    """The mails about an edition were written after the previous edition's last day and before the
+    next edition's bookings opened (editions are a year apart; their booking windows never overlap)."""
+    previous = db.session.scalar(
+        select(Edition.saturday).where(Edition.year < edition.year).order_by(Edition.year.desc()).limit(1)
+    )
+    following = db.session.scalar(
+        select(Edition.booking_opens).where(Edition.year > edition.year).order_by(Edition.year).limit(1)
+    )
+    return previous, following
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=PARIS)
+
+
+def purge_edition(
+    year: int, *, dry_run: bool = False, today: date | None = None, now: datetime | None = None
+) -> PurgeReport:
+    """Anonymise every booking and waiting-list entry of a past edition and forget the e-mails written
+    to its visitors; every count stays. Idempotent: a second run finds nothing left to do."""
+    edition = site_services.get_edition_by_year(year)
+    today = today or paris_today()
+    if today <= edition.saturday:
+        raise EditionNotOver(
+            f"L'édition {year} n'est pas terminée (dernier jour : {french_date(edition.saturday)}) : "
+            "les données de ses visiteurs servent encore (billets, contrôle à l'entrée). "
+            "La purge n'est possible qu'à partir du lendemain."
+        )
+    now = now or utcnow()
+    slots = _edition_slots(edition)
+    live_bookings = (Booking.slot_id.in_(slots), Booking.anonymised_at.is_(None))
+    live_entries = (WaitlistEntry.slot_id.in_(slots), WaitlistEntry.anonymised_at.is_(None))
+    emails = set(db.session.scalars(select(func.lower(Booking.email)).where(*live_bookings)))
+    emails |= set(db.session.scalars(select(func.lower(WaitlistEntry.email)).where(*live_entries)))
+    emails.discard("")
+    after, before = _mail_window(edition)
+    mail_condition = func.lower(OutgoingMail.to_address).in_(sorted(emails))
+    if after is not None:
+        mail_condition &= OutgoingMail.created_at >= _start_of(after + timedelta(days=1))
+    if before is not None:
+        mail_condition &= OutgoingMail.created_at < _start_of(before)
+
+    report = PurgeReport(edition=year, dry_run=dry_run)
+    count = func.count()
+    report.bookings = db.session.scalar(select(count).select_from(Booking).where(*live_bookings)) or 0
+    report.waitlist_entries = (
+        db.session.scalar(select(count).select_from(WaitlistEntry).where(*live_entries)) or 0
+    )
+    if emails:
+        report.emails = db.session.scalar(select(count).select_from(OutgoingMail).where(mail_condition)) or 0
+    if dry_run:
+        return report
+
+    blank = {"name": "", "email": "", "phone": None, "anonymised_at": now}
+    db.session.execute(
+        update(Booking)
+        .where(*live_bookings)
+        .values(**blank, idempotency_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(WaitlistEntry)
+        .where(*live_entries)
+        .values(**blank)
+        .execution_options(synchronize_session=False)
+    )
+    if emails:
+        _forget_mails(mail_condition)
+    if report.bookings or report.waitlist_entries or report.emails:
+        audit.record(
+            "edition.purge",
+            edition,
+            actor_label=audit.COMMAND_LINE,
+            changes={
+                "bookings": report.bookings,
+                "waitlist_entries": report.waitlist_entries,
+                "emails": report.emails,
+            },
+            summary=report.summary(),
+        )
+    db.session.flush()
+    # The bulk UPDATEs bypassed the session: objects already loaded must not keep the erased values.
+    db.session.expire_all()
+    return report

@@ -1,0 +1,124 @@
+"""JSON API of the published figures: `GET /api/v1/stats/<programme>` (jou, pmi, transports).
+
+Aggregated counts, no personal data: public, as the association publishes them — except the breakdown
+and the filter by `volunteer`, which name people and are for staff (401 without a token, 403 for
+other roles). Query string: the filters of stats.dimensions.FiltersSchema, `by` (one or two dimensions,
+`by=region&by=gr` or `by=region,gr`) and `measure` (jou). Unknown parameters are refused (422), so that a
+typo never silently answers national totals.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify
+from marshmallow import RAISE, fields, post_load, validate
+
+from core.api import ErrorSchema, api_blueprint
+from core.auth.access import require
+from core.auth.models import Role
+from core.validation import BaseSchema
+from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema
+from stats.queries import MEASURES, compute
+from stats.result import StatsResult
+
+blp = api_blueprint("stats_api", __name__, "/stats", description="Chiffres publiés : JOU, PMI, transports")
+
+
+class ProgrammeStatsQuerySchema(FiltersSchema):
+    by = fields.List(
+        fields.String(validate=validate.Length(max=100)),
+        load_default=list,
+        metadata={
+            "description": "Une ou deux dimensions : `by=region&by=gr` ou `by=region,gr`. "
+            + " ; ".join(f"{p} : {', '.join(dims)}" for p, dims in DIMENSIONS.items())
+        },
+    )
+    measure = fields.String(
+        validate=validate.OneOf(MEASURES),
+        metadata={
+            "description": "JOU : attended (défaut ; les réservations pour un créneau sans "
+            "fréquentation encore) ou booked"
+        },  # fmt: skip
+    )
+
+    @post_load
+    def _split_by(self, data: dict, **_kwargs) -> dict:
+        data["by"] = [part.strip() for item in data["by"] for part in item.split(",") if part.strip()]
+        return data
+
+
+_COUNT = {"female": "Filles / femmes", "male": "Garçons / hommes", "unspecified": "Genre non précisé",
+          "total": "female + male + unspecified"}  # fmt: skip
+_DISTINCT = {
+    "sites": "JOU : sites participants (distincts)",
+    "bookings": "JOU : réservations confirmées",
+    "visitors": "JOU : personnes (réservées ou venues selon measure) — égal à total",
+    "interventions": "PMI : interventions",
+    "volunteers": "PMI : intervenants distincts (auteur et co-intervenants)",
+    "schools": "PMI, transports : établissements distincts",
+    "transports": "Transports : cars (hors annulés)",
+}
+
+
+class HeadcountSchema(BaseSchema):
+    """A row (its dimension values, then the counts) or the totals (counts only)."""
+
+    class Meta:
+        include = {
+            **{dim: fields.Raw(allow_none=True, metadata={"description": "Valeur de la dimension"})
+               for dim in ALL_DIMENSIONS},
+            **{name: fields.Integer(metadata={"description": text}) for name, text in _COUNT.items()},
+            "female_share": fields.Float(
+                allow_none=True,
+                metadata={"description": "Part des filles parmi les personnes au genre précisé ; null si aucune"},
+            ),
+            **{name: fields.Integer(metadata={"description": text}) for name, text in _DISTINCT.items()},
+            "labels": fields.Dict(
+                keys=fields.String(), values=fields.String(),
+                metadata={"description": "Libellés des valeurs des dimensions (« 11 » → « Île-de-France »)"},
+            ),
+        }  # fmt: skip
+
+
+class StatsAnswerSchema(BaseSchema):
+    programme = fields.String()
+    filters = fields.Dict(metadata={"description": "Les filtres appliqués, tels que compris"})
+    by = fields.List(fields.String())
+    measure = fields.String(metadata={"description": "JOU seulement"})
+    rows = fields.List(fields.Nested(HeadcountSchema), metadata={"description": "Vide sans `by`"})
+    totals = fields.Nested(HeadcountSchema)
+
+
+@blp.route("/<programme>", methods=["GET"])
+@blp.arguments(ProgrammeStatsQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, StatsAnswerSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="`volunteer` sans jeton")
+@blp.alt_response(403, schema=ErrorSchema, description="`volunteer` hors équipe Soce")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Programme, dimension ou filtre inconnu ou inapplicable"
+)
+def programme_stats(args: dict, programme: str):
+    """Filles, garçons, non précisé, total, part des filles parmi les genres précisés, et les décomptes
+    distincts du programme, par une ou deux dimensions.
+
+    `programme` : `jou` (créneaux des sites participants), `pmi` (interventions), `transports` (cars vers
+    les campus, hors annulés). Filtres : `year` (année civile ; JOU : édition), `edition`, `school_year`
+    (2024-2025), `region` (code INSEE), `department`, `academie`, `gr`, `sector`, `kind`, `level`,
+    `campus`, `day`, `audience`, `site`, `volunteer` — chacun seulement là où il a un sens (sinon 422).
+    Une année sans données donne des zéros et `female_share` null. Sans `by`, `rows` est vide et
+    `totals` donne tout ; les décomptes distincts des totaux portent sur l'ensemble filtré (un
+    établissement de deux lignes compte une fois). `by=volunteer` et `volunteer=` : équipe Soce."""
+    by = args.pop("by")
+    measure = args.pop("measure", "attended")
+    if PERSONAL & ({*by} | {*args}):
+        require(Role.ADMIN)
+    return jsonify(answer(compute(programme, by=by, filters=args, measure=measure)))
+
+
+def answer(result: StatsResult) -> dict:
+    body = result.to_dict()
+    for row, out in zip(result.rows, body["rows"], strict=True):
+        out["labels"] = row.labels
+    return body
+
+
+blueprints: tuple = (blp,)

@@ -1,0 +1,550 @@
+"""The one aggregation layer: headcounts of JOU, PMI and transports by one or two dimensions, computed by
+GROUP BY in the database (never by loading records into Python).
+
+`compute(programme, by=…, filters=…, measure=…)` answers a `StatsResult`: one `Headcount` per combination of
+dimension values that has records, sorted (see stats.dimensions.sort_key) and labelled, and the totals.
+With `by=[]` the rows are empty and only the totals are given. A filter or a year without records gives
+zeros (and `female_share` None), never an error; a bad programme, dimension or filter raises
+ValidationFailed with French messages keyed `programme`, `by`, `measure` or the filter's name.
+
+What is counted (girls/women = `female`, boys/men = `male`, `unspecified`; totals are their sum):
+
+- **pmi** — interventions (a school, forum, fair… on a date). Pupils are those of the intervention,
+  counted once however many volunteers took part. `interventions`; `schools`: distinct schools (a school
+  of two interventions counts once; a venue that is not a school counts none); `volunteers`: distinct
+  volunteers linked to the interventions — the author, whom the service always links (unless staff log
+  for others), and the co-volunteers. `year` is the calendar year, `school_year` runs September–August.
+  Region, department and GR are those of the place; the académie is the school's (none for a venue).
+  By `volunteer` each volunteer's row holds every intervention they took part in, and by `level` an
+  intervention of two levels is in both rows: such rows overlap, the totals count each intervention once.
+- **transports** — the campus buses that are not cancelled; pupils are the stops' actual counts once
+  recorded, the planned ones otherwise (as pmi.transports.services.stats). `transports`; `schools`:
+  distinct schools picked up. `region` is the region of the schools: a bus through two regions is in both
+  rows. Teachers are not pupils and are left out of the headcount.
+- **jou** — the visit slots of the participating factories (approved sites). `measure="attended"` (the
+  default) takes a slot's confirmed figures (the factory's attendance report) when there are some, else
+  what the gate counted (checked-in tickets, each booking's breakdown scaled to the persons admitted,
+  plus walk-ins — jou.checkin.services.slot_attendance), else, for a slot with no attendance yet, its
+  bookings. `measure="booked"` takes the confirmed bookings. Accompanying adults and persons of unknown
+  gender are `unspecified`. `visitors` is the number of persons (the headcount's total: the sum of the
+  parties booked, or the persons who came); persons are not identified, so it is a sum, not a distinct
+  count. `sites`: distinct participating sites with slots in the row; `bookings`: confirmed bookings
+  (each belongs to one slot, so the sum per slot is a distinct count).
+
+`volunteer` names people: stats.api restricts that breakdown and filter to staff; other callers must too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import (
+    Integer,
+    String,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.errors import ValidationFailed
+from core.extensions import db
+from stats.dimensions import (
+    ALL_DIMENSIONS,
+    DIMENSIONS,
+    FILTERS,
+    MAX_DIMENSIONS,
+    NONE_LABELS,
+    PROGRAMME_LABELS,
+    FiltersSchema,
+    canonical,
+    labeller,
+    school_year_name,
+    school_year_start,
+    sort_key,
+)
+from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
+
+__all__ = ["DIMENSIONS", "FILTERS", "MEASURES", "compute"]
+
+MEASURES = ("attended", "booked")
+HEADCOUNT = ("female", "male", "unspecified")
+
+
+def compute(
+    programme: str,
+    *,
+    by: Sequence[str] = (),
+    filters: Mapping[str, Any] | None = None,
+    measure: str = "attended",
+) -> StatsResult:
+    """Headcounts of `programme` split by `by` (at most two dimensions of DIMENSIONS[programme]; a string
+    or items may hold several names separated by commas), over the records matching `filters`."""
+    if programme not in PROGRAMMES:
+        raise ValidationFailed.on(
+            "programme", f"Programme inconnu : « {programme} » (possibles : jou, pmi, transports)."
+        )
+    errors: dict[str, list[str]] = {}
+    names = _dimension_names(programme, by, errors)
+    values, echo = _filter_values(programme, filters or {}, errors)
+    if programme == "jou" and measure not in MEASURES:
+        errors.setdefault("measure", []).append("Mesure inconnue (possibles : attended, booked).")
+    elif programme != "jou" and measure != "attended":
+        errors.setdefault("measure", []).append("La mesure (attended ou booked) ne s'applique qu'aux JOU.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+    dims = [canonical(programme, name) for name in names]
+    plan = PLANS[programme](values, measure)
+    grouped, total = plan.run(dims)
+    rows = [_headcount(programme, dict(zip(names, key, strict=True)), sums) for key, sums in grouped.items()]
+    _label_and_sort(rows, names, dims)
+    return StatsResult(programme, echo, names, rows, _headcount(programme, {}, total),
+                       measure if programme == "jou" else None)  # fmt: skip
+
+
+# ---- input -----------------------------------------------------------------------------------------
+
+
+def _dimension_names(programme: str, by: Sequence[str] | str, errors: dict[str, list[str]]) -> list[str]:
+    items = [by] if isinstance(by, str) else list(by or ())
+    names = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+    allowed = DIMENSIONS[programme]
+    problems = []
+    for name in names:
+        if name not in ALL_DIMENSIONS:
+            problems.append(f"Dimension inconnue : « {name} » (possibles : {', '.join(allowed)}).")
+        elif name not in allowed:
+            problems.append(
+                f"« {name} » ne s'applique pas aux chiffres {PROGRAMME_LABELS[programme]} "
+                f"(possibles : {', '.join(allowed)})."
+            )
+    if len(names) > MAX_DIMENSIONS:
+        problems.append(f"Au plus {MAX_DIMENSIONS} dimensions à la fois ({len(names)} demandées).")
+    seen: dict[str, str] = {}
+    for name in names:
+        key = canonical(programme, name)
+        if key in seen:
+            same = f"« {name} »" if seen[key] == name else f"« {seen[key]} » et « {name} » (la même chose)"
+            problems.append(f"Dimension demandée deux fois : {same}.")
+        seen.setdefault(key, name)
+    if problems:
+        errors["by"] = problems
+    return names
+
+
+def _filter_values(
+    programme: str, filters: Mapping[str, Any], errors: dict[str, list[str]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(values by canonical name, for the queries; the filters as given, JSON-ready, for the answer)."""
+    known = FiltersSchema().fields
+    given = {name: value for name, value in filters.items() if value is not None and value != ""}
+    applicable = {}
+    for name, value in given.items():
+        if name not in known:
+            errors.setdefault(name, []).append("Filtre inconnu.")
+        elif name not in FILTERS[programme]:
+            errors.setdefault(name, []).append(
+                f"Ce filtre ne s'applique pas aux chiffres {PROGRAMME_LABELS[programme]}."
+            )
+        else:
+            applicable[name] = value.isoformat() if isinstance(value, dt.date) else value
+    try:
+        loaded = FiltersSchema().load(applicable)
+    except ValidationError as exc:
+        for name, messages in exc.normalized_messages().items():
+            errors.setdefault(name, []).extend(messages if isinstance(messages, list) else [str(messages)])
+        return {}, {}
+    values: dict[str, Any] = {}
+    for name, value in loaded.items():
+        key = canonical(programme, name)
+        if key in values and values[key] != value:
+            errors.setdefault(name, []).append(
+                f"Contredit le filtre « {key} » (la même chose pour ce programme)."
+            )
+        values[key] = value
+    if "gr" in values and not _group_exists(values["gr"]):
+        errors.setdefault("gr", []).append("Groupe régional inconnu.")
+    echo = {
+        name: value.isoformat() if isinstance(value, dt.date) else value for name, value in loaded.items()
+    }
+    return values, echo
+
+
+def _group_exists(code: str) -> bool:
+    from core.geography.models import RegionalGroup
+
+    return db.session.scalar(select(RegionalGroup.code).where(RegionalGroup.code == code)) is not None
+
+
+# ---- output ----------------------------------------------------------------------------------------
+
+
+def _headcount(programme: str, dims: dict[str, Any], sums: dict[str, int]) -> Headcount:
+    row = Headcount(dims=dims, **{k: sums.get(k, 0) for k in HEADCOUNT})
+    for name in DISTINCT_COUNTS[programme]:
+        row.counts[name] = row.total if name == "visitors" else sums.get(name, 0)
+    if "school_year" in dims:
+        dims["school_year"] = school_year_name(dims["school_year"])
+    return row
+
+
+def _label_and_sort(rows: list[Headcount], names: list[str], dims: list[str]) -> None:
+    for name, dim in zip(names, dims, strict=True):
+        label = labeller(dim, {row.dims[name] for row in rows})
+        for row in rows:
+            value = row.dims[name]
+            row.labels[name] = NONE_LABELS.get(dim, "Non renseigné") if value is None else label(value)
+    rows.sort(
+        key=lambda row: [sort_key(d, row.dims[n], row.labels[n]) for n, d in zip(names, dims, strict=True)]
+    )
+
+
+# ---- SQL -------------------------------------------------------------------------------------------
+#
+# One statement per kind of count, each answering the rows and the totals at once (column `grand`: 0 for
+# a row, 1 for the totals):
+# - sums (the headcount, and what adds up: interventions, bookings) grouped by the dimensions in a CTE,
+#   the totals being the sum of its rows — unless a dimension repeats a record in several rows (a
+#   volunteer, a level): then the totals are summed over the records themselves;
+# - each distinct count from the distinct (dimension values, thing) pairs in a CTE: a row counts its
+#   pairs, the totals count the distinct things among all the pairs. Deduplicating pairs is a hash
+#   aggregate; COUNT(DISTINCT …) per group sorts every record (3–5× slower at a million records).
+
+GRAND = "grand"
+
+
+@dataclass
+class Plan:
+    """How one programme is counted, given its filters: dimension columns and the joins they need, the
+    FROM/JOIN/WHERE, what is summed and what is counted distinctly."""
+
+    columns: dict[str, ColumnElement]
+    needs: dict[str, str]  # dimension → name of the join it needs
+    source: Callable[[Select, set[str]], Select]  # adds FROM, the named joins and WHERE
+    sums: dict[str, ColumnElement]  # name → per-record expression
+    distinct: dict[str, tuple[ColumnElement, set[str]]]  # name → (thing, joins it needs)
+    exploding: frozenset[str] = frozenset()  # dimensions that put a record in several rows
+    sum_joins: frozenset[str] = frozenset()
+
+    def run(self, dims: list[str]) -> tuple[dict[tuple, dict[str, int]], dict[str, int]]:
+        rows: dict[tuple, dict[str, int]] = {}
+        total: dict[str, int] = {}
+        for stmt in self.statements(dims):
+            for row in db.session.execute(stmt).mappings():
+                values = {k: int(v or 0) for k, v in row.items() if k != GRAND and not k.startswith("dim_")}
+                if row[GRAND]:
+                    total.update(values)
+                else:
+                    key = tuple(_plain(row[f"dim_{n}"]) for n in range(len(dims)))
+                    rows.setdefault(key, {}).update(values)
+        return rows, total
+
+    def statements(self, dims: list[str]) -> list[Select]:
+        keys = [self.columns[d] for d in dims]
+        labelled = [key.label(f"dim_{n}") for n, key in enumerate(keys)]
+        joins = {self.needs[d] for d in dims if d in self.needs}
+        exploded = bool(self.exploding & set(dims))
+        statements = []
+        # The sums and the first distinct count that needs no join of its own: one scan, grouped by the
+        # dimensions and that thing (a school, a site, a bus), then summed again per row and in total.
+        folded, (thing, _) = next((n, d) for n, d in self.distinct.items() if not d[1])
+        sums = [func.coalesce(func.sum(expr), 0).label(name) for name, expr in self.sums.items()]
+        grouped = self.source(select(*labelled, thing.label("thing"), *sums), joins | self.sum_joins)
+        grouped = grouped.group_by(*keys, thing).cte("grouped")
+        resum = [func.coalesce(func.sum(grouped.c[name]), 0).label(name) for name in self.sums]
+        things = _distinct_count(grouped.c.thing).label(folded)
+        if exploded:
+            # A record in several rows: the totals are summed over the records themselves.
+            statements.append(
+                self.source(select(literal_column("1").label(GRAND), *sums), set(self.sum_joins))
+            )
+            total = select(literal_column("1").label(GRAND), *_nulls(dims), things)
+        else:
+            total = select(literal_column("1").label(GRAND), *_nulls(dims), *resum, things)
+        if dims:
+            row_keys = [grouped.c[f"dim_{n}"] for n in range(len(dims))]
+            rows = select(
+                literal_column("0").label(GRAND), *row_keys, *resum, func.count(grouped.c.thing).label(folded)
+            )
+            rows = rows.group_by(*row_keys)
+            statements += [rows, total] if exploded else [union_all(rows, total)]
+        else:
+            statements.append(total)
+        # The other distinct counts, from the distinct (dimension values, thing) pairs.
+        for name, (thing, needs) in self.distinct.items():
+            if name == folded:
+                continue
+            pairs = self.source(select(*labelled, thing.label("thing")), joins | needs)
+            pairs = pairs.where(thing.is_not(None)).distinct().cte(f"pairs_{name}")
+            total = select(
+                literal_column("1").label(GRAND), *_nulls(dims), _distinct_count(pairs.c.thing).label(name)
+            )
+            if dims:
+                pair_keys = [pairs.c[f"dim_{n}"] for n in range(len(dims))]
+                per_row = select(literal_column("0").label(GRAND), *pair_keys, func.count().label(name))
+                statements.append(union_all(per_row.group_by(*pair_keys), total))
+            else:
+                statements.append(total)
+        return statements
+
+
+def _distinct_count(column: ColumnElement) -> ColumnElement[int]:
+    """Distinct non-null values, deduplicated by a (hashable) DISTINCT rather than COUNT(DISTINCT)."""
+    values = select(column).where(column.is_not(None)).distinct().subquery()
+    return select(func.count()).select_from(values).scalar_subquery()
+
+
+def _nulls(dims: list[str]) -> list[ColumnElement]:
+    return [null().label(f"dim_{n}") for n in range(len(dims))]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready dimension values: dates as ISO strings."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def year_of(column: ColumnElement) -> ColumnElement[int]:
+    return cast(extract("year", column), Integer)
+
+
+def school_year_of(column: ColumnElement) -> ColumnElement[int]:
+    """The year a school year starts in (September). Literal numbers, not bound parameters: PostgreSQL
+    must see the same expression in SELECT and GROUP BY."""
+    year = year_of(column)
+    return case((extract("month", column) >= literal_column("9"), year), else_=year - literal_column("1"))
+
+
+def _between(column: ColumnElement, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+    """Half-open date range: the column's index serves it."""
+    return [column >= start, column < end]
+
+
+def _year(column: ColumnElement, year: int) -> list[ColumnElement[bool]]:
+    return _between(column, dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+
+
+# -- pmi
+
+
+def _pmi(values: dict[str, Any], _measure: str) -> Plan:
+    from pmi.models import LEVEL_LABELS, Intervention, School, intervention_volunteers
+
+    link = intervention_volunteers
+    levels = union_all(*(select(literal(code, String).label("level")) for code in LEVEL_LABELS)).subquery(
+        "levels"
+    )
+    where = []
+    if "year" in values:
+        where += _year(Intervention.date, values["year"])
+    if "school_year" in values:
+        start = school_year_start(values["school_year"])
+        where += _between(Intervention.date, dt.date(start, 9, 1), dt.date(start + 1, 9, 1))
+    for name, column in (("region", Intervention.region), ("department", Intervention.department),
+                         ("gr", Intervention.regional_group), ("kind", Intervention.kind)):  # fmt: skip
+        if name in values:
+            where.append(column == values[name])
+    if "academie" in values:
+        where.append(
+            Intervention.school_id.in_(select(School.id).where(School.academie_code == values["academie"]))
+        )
+    if "level" in values:
+        where.append(Intervention.levels.contains(f",{values['level']},", autoescape=True))
+    if "volunteer" in values:
+        linked = link.alias()
+        where.append(
+            exists()
+            .where(linked.c.intervention_id == Intervention.id, linked.c.volunteer_id == values["volunteer"])
+            .correlate(Intervention)
+        )
+
+    def source(stmt: Select, joins: set[str]) -> Select:
+        stmt = stmt.select_from(Intervention)
+        if "links" in joins:
+            stmt = stmt.join(link, link.c.intervention_id == Intervention.id)
+        if "school" in joins:
+            stmt = stmt.outerjoin(School, School.id == Intervention.school_id)
+        if "levels" in joins:
+            stmt = stmt.outerjoin(levels, Intervention.levels.contains(literal(",") + levels.c.level + ","))
+        return stmt.where(*where)
+
+    return Plan(
+        columns={
+            "year": year_of(Intervention.date),
+            "school_year": school_year_of(Intervention.date),
+            "region": Intervention.region,
+            "department": Intervention.department,
+            "academie": School.academie_code,
+            "gr": Intervention.regional_group,
+            "kind": Intervention.kind,
+            "level": levels.c.level,
+            "volunteer": link.c.volunteer_id,
+        },
+        needs={"academie": "school", "level": "levels", "volunteer": "links"},
+        source=source,
+        # An intervention is once in a group (volunteer and level are group keys when they repeat it):
+        # its pupils count once there, and counting its rows counts interventions.
+        sums={**{k: getattr(Intervention, k) for k in HEADCOUNT}, "interventions": literal_column("1")},
+        # The volunteers are joined for their own count only: joined to the sums, they would repeat pupils.
+        distinct={"schools": (Intervention.school_id, set()), "volunteers": (link.c.volunteer_id, {"links"})},
+        exploding=frozenset({"level", "volunteer"}),
+    )
+
+
+# -- transports
+
+
+def _transports(values: dict[str, Any], _measure: str) -> Plan:
+    from pmi.models import School
+    from pmi.transports.models import Transport, TransportStatus, TransportStop
+
+    stop = TransportStop
+    where = [Transport.status != TransportStatus.CANCELLED.value]
+    if "year" in values:
+        where += _year(Transport.date, values["year"])
+    if "gr" in values:
+        where.append(Transport.regional_group_code == values["gr"])
+    if "campus" in values:
+        where.append(Transport.campus == values["campus"])
+    if "region" in values:
+        where.append(School.region == values["region"])
+
+    def source(stmt: Select, joins: set[str]) -> Select:
+        # Outer join: a bus without stops yet is still a transport (with no pupils).
+        stmt = stmt.select_from(Transport).outerjoin(stop, stop.transport_id == Transport.id)
+        if "school" in joins or "region" in values:
+            stmt = stmt.outerjoin(School, School.id == stop.school_id)
+        return stmt.where(*where)
+
+    return Plan(
+        columns={
+            "year": year_of(Transport.date),
+            "gr": Transport.regional_group_code,
+            "campus": Transport.campus,
+            "region": School.region,
+        },
+        needs={"region": "school"},
+        source=source,
+        sums={k: func.coalesce(getattr(stop, f"actual_{k}"), getattr(stop, k)) for k in HEADCOUNT},
+        distinct={"transports": (Transport.id, set()), "schools": (stop.school_id, set())},
+    )
+
+
+# -- jou
+
+
+def _jou(values: dict[str, Any], measure: str) -> Plan:
+    from jou.bookings.models import Booking, BookingStatus
+    from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
+    from jou.models import Edition, Site, SiteStatus, Slot
+
+    confirmed = Booking.status == BookingStatus.CONFIRMED.value
+    booked = (
+        select(
+            Booking.slot_id,
+            func.sum(Booking.female).label("female"),
+            func.sum(Booking.male).label("male"),
+            func.sum(Booking.unspecified + Booking.adults).label("unspecified"),
+            func.count(Booking.id).label("bookings"),
+        )
+        .where(confirmed)
+        .group_by(Booking.slot_id)
+        .subquery("booked")
+    )
+    where = [Site.status == SiteStatus.APPROVED.value]
+    columns = {
+        "edition": Edition.year,
+        "day": Slot.day,
+        "audience": Slot.audience,
+        "region": Site.region,
+        "department": Site.department,
+        "gr": Site.regional_group,
+        "sector": Site.sector,
+        "site": Site.id,
+    }
+    where += [columns[name] == value for name, value in values.items()]
+    joins = [(booked, booked.c.slot_id == Slot.id)]
+    per_slot = {k: func.coalesce(booked.c[k], 0) for k in HEADCOUNT}
+
+    if measure == "attended":
+        # What the gate counted: each checked-in booking's breakdown scaled to the persons admitted
+        # (rounded down, the rest unspecified), plus walk-ins (adults unspecified).
+        gate = (
+            select(
+                Booking.slot_id,
+                func.sum(Booking.female * CheckIn.admitted // Booking.party_size).label("female"),
+                func.sum(Booking.male * CheckIn.admitted // Booking.party_size).label("male"),
+                func.sum(CheckIn.admitted).label("admitted"),
+            )
+            .join(CheckIn, CheckIn.booking_id == Booking.id)
+            .where(confirmed)
+            .group_by(Booking.slot_id)
+            .subquery("gate")
+        )
+        walk_ins = (
+            select(
+                WalkIn.slot_id,
+                func.sum(WalkIn.female).label("female"),
+                func.sum(WalkIn.male).label("male"),
+                func.sum(WalkIn.unspecified + WalkIn.adults).label("unspecified"),
+            )
+            .group_by(WalkIn.slot_id)
+            .subquery("walk_ins")
+        )
+        report = AttendanceReport.__table__
+        joins += [
+            (gate, gate.c.slot_id == Slot.id),
+            (walk_ins, walk_ins.c.slot_id == Slot.id),
+            (report, report.c.slot_id == Slot.id),
+        ]
+        counted = {
+            "female": func.coalesce(gate.c.female, 0) + func.coalesce(walk_ins.c.female, 0),
+            "male": func.coalesce(gate.c.male, 0) + func.coalesce(walk_ins.c.male, 0),
+            "unspecified": func.coalesce(gate.c.admitted - gate.c.female - gate.c.male, 0)
+            + func.coalesce(walk_ins.c.unspecified, 0),
+        }
+        at_gate = gate.c.slot_id.is_not(None) | walk_ins.c.slot_id.is_not(None)
+        per_slot = {
+            k: case((report.c.id.is_not(None), report.c[k]), (at_gate, counted[k]), else_=per_slot[k])
+            for k in HEADCOUNT
+        }
+
+    def source(stmt: Select, needs: set[str]) -> Select:
+        stmt = (
+            stmt.select_from(Slot)
+            .join(Site, Site.id == Slot.site_id)
+            .join(Edition, Edition.id == Site.edition_id)
+        )
+        if "measure" in needs:
+            for table, on in joins:
+                stmt = stmt.outerjoin(table, on)
+        return stmt.where(*where)
+
+    return Plan(
+        columns=columns,
+        needs={},
+        source=source,
+        # A booking belongs to one slot, and a slot is in one row: the sum per slot is a distinct count.
+        sums={**per_slot, "bookings": func.coalesce(booked.c.bookings, 0)},
+        distinct={"sites": (Site.id, set())},
+        sum_joins=frozenset({"measure"}),
+    )
+
+
+PLANS: dict[str, Callable[[dict[str, Any], str], Plan]] = {
+    "pmi": _pmi,
+    "transports": _transports,
+    "jou": _jou,
+}

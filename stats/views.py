@@ -1,0 +1,151 @@
+"""Statistics pages: the staff dashboard (any programme, filters and breakdowns in the URL), its CSV and
+XLSX exports, and the public summary /chiffres (totals and regions only: no names, no personal data)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from marshmallow import ValidationError
+
+from core.auth.access import roles_required
+from core.auth.models import Role
+from core.errors import ValidationFailed
+from core.exports import attachment
+from core.formatting import paris_today
+from stats import charts, dashboard, exports, report
+from stats.dashboard import Breakdown, DashboardView
+from stats.queries import DIMENSIONS, FILTERS
+from stats.result import PROGRAMMES
+
+bp = Blueprint("stats", __name__)
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {
+        "PROGRAMME_LABELS": dashboard.PROGRAMME_LABELS,
+        "DIMENSION_LABELS": dashboard.DIMENSION_LABELS,
+        "FILTER_LABELS": dashboard.FILTER_LABELS,
+        "PEOPLE": dashboard.PEOPLE,
+        "MEASURES": dashboard.MEASURES,
+        "DIMENSIONS": DIMENSIONS,
+        "FILTERS": FILTERS,
+        "change": dashboard.change,
+    }
+
+
+def _view() -> tuple[DashboardView | None, dict, dict[str, list[str]]]:
+    """(the view, the query as loaded, field errors): bad input is shown beside its field, never a 500."""
+    try:
+        query = dashboard.parse_query(request.args)
+        return dashboard.build_view(query), query, {}
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        return None, {}, {str(k): list(v) if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+    except ValidationFailed as exc:
+        return None, {}, exc.fields or {"_form": [exc.message]}
+
+
+def chart_of(breakdown: Breakdown, chart_id: str) -> str:
+    """Stacked girls / boys / unspecified bars: one per value (horizontal), or per year (columns)."""
+    girls, boys = dashboard.GENDERS[breakdown.result.programme]
+    bars = [charts.Bar(breakdown.row_label(r), (r.female, r.male, r.unspecified)) for r in breakdown.rows]
+    title = f"{dashboard.PEOPLE[breakdown.result.programme]} {breakdown.title.lower()}"
+    draw = charts.columns if breakdown.dims[0] in ("year", "edition") else charts.hbars
+    return draw(chart_id, title, bars, (girls, boys, "Non précisé"))
+
+
+@bp.route("/admin/statistiques")
+@roles_required(Role.ADMIN)
+def dashboard_page():
+    view, query, errors = _view()
+    programme = view.programme if view else request.args.get("programme", "pmi")
+    paragraph, paragraph_year = None, None
+    if view is not None and view.report_year:
+        paragraph_year = view.report_year
+        paragraph = (
+            report.jou_paragraph(paragraph_year, view.measure)
+            if view.programme == "jou"
+            else report.pmi_paragraph(paragraph_year)
+        )
+    return render_template(
+        "stats/dashboard.html",
+        view=view,
+        args=request.args,
+        errors=errors,
+        programme=programme,
+        filter_values=dashboard.filter_labels(view.filters) if view else {},
+        choices=dashboard.filter_choices(programme) if programme in PROGRAMMES else {},
+        paragraph=paragraph,
+        paragraph_year=paragraph_year,
+        chart_of=chart_of,
+        this_year=paris_today().year,
+    ), (422 if errors else 200)
+
+
+@bp.route("/admin/statistiques/export.csv")
+@roles_required(Role.ADMIN)
+def export_csv():
+    """One table of the view (`table` = a breakdown's key, "year"/"edition" for year over year)."""
+    view, _query, errors = _view()
+    if view is None:
+        raise _export_refused(errors)
+    title, table = exports.find_table(view, request.args.get("table"))
+    key = request.args.get("table") or view.breakdowns[0].key
+    return attachment(exports.to_csv(table), "text/csv; charset=utf-8", exports.filename(view, "csv", key))
+
+
+@bp.route("/admin/statistiques/export.xlsx")
+@roles_required(Role.ADMIN)
+def export_xlsx():
+    view, _query, errors = _view()
+    if view is None:
+        raise _export_refused(errors)
+    body = exports.to_xlsx(view, dashboard.filter_labels(view.filters))
+    return attachment(body, exports.XLSX_MIMETYPE, exports.filename(view, "xlsx"))
+
+
+def _export_refused(errors: dict[str, list[str]]) -> ValidationFailed:
+    """A file cannot hold field errors: the error page says them all."""
+    return ValidationFailed(" ".join(m for messages in errors.values() for m in messages), fields=errors)
+
+
+# --- public ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/chiffres")
+def summary():
+    """Each programme's latest year with figures (or the year asked for): totals, the report's paragraph
+    and the regions. Only counts are published: no breakdown names a person."""
+    asked = request.args.get("year", "").strip()
+    errors: dict[str, list[str]] = {}
+    year = None
+    if asked:
+        if asked.isdigit() and 2000 <= int(asked) <= 2100:
+            year = int(asked)
+        else:
+            errors["year"] = ["Année invalide (ex. 2024)."]
+    sections = [] if errors else [_public_section(programme, year) for programme in PROGRAMMES]
+    return render_template(
+        "stats/summary.html", sections=sections, year=year, errors=errors, asked=asked, chart_of=chart_of
+    ), (422 if errors else 200)
+
+
+def _public_section(programme: str, year: int | None) -> dict:
+    ydim = dashboard.canonical(programme, "year")
+    if year is None:
+        year = (
+            dashboard.default_year(programme, dashboard.year_over_year(programme, {})) or paris_today().year
+        )
+    view = dashboard.build_view({"programme": programme, "by": ["region"], "measure": "attended", ydim: year})
+    paragraph = None
+    if programme == "jou":
+        paragraph = report.jou_paragraph(year)
+    elif programme == "pmi":
+        paragraph = report.pmi_paragraph(year)
+    return {
+        "programme": programme,
+        "year": year,
+        "years": view.known_years,
+        "view": view,
+        "paragraph": paragraph,
+    }

@@ -1,0 +1,111 @@
+"""GET /api/v1/stats/<programme>: the answer's shape, `by` in both spellings, errors by field, the
+volunteer breakdown for staff only, and the OpenAPI description."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.auth.models import Role
+from tests.factories import api_token, make_user
+from tests.test_pmi_interventions import log, make_school, make_volunteer
+
+
+@pytest.fixture
+def interventions(db_session):
+    alice, va = make_volunteer("paris", name="Alice")
+    bruno, vb = make_volunteer("lyonnais", name="Bruno")
+    paris, lyon = make_school("75", "11"), make_school("69", "84")
+    log(alice, paris, volunteer_ids=[vb.id], female=10, male=15, unspecified=5, date=dt.date(2024, 5, 2))
+    log(alice, paris, female=6, male=4, date=dt.date(2024, 11, 8), kind="forum")
+    log(bruno, lyon, female=3, male=0, date=dt.date(2024, 2, 1))
+    return {"alice": va, "bruno": vb}
+
+
+def test_the_answer_by_region_and_its_totals(client, interventions):
+    response = client.get("/api/v1/stats/pmi?year=2024&by=region")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["programme"], body["by"], body["filters"]) == ("pmi", ["region"], {"year": 2024})
+    assert "measure" not in body
+    assert body["rows"] == [
+        {"region": "84", "female": 3, "male": 0, "unspecified": 0, "total": 3, "female_share": 1.0,
+         "interventions": 1, "volunteers": 1, "schools": 1, "labels": {"region": "Auvergne-Rhône-Alpes"}},
+        {"region": "11", "female": 16, "male": 19, "unspecified": 5, "total": 40, "female_share": 0.4571,
+         "interventions": 2, "volunteers": 2, "schools": 1, "labels": {"region": "Île-de-France"}},
+    ]  # fmt: skip
+    # Distinct over the whole set: Bruno took part in both regions and counts once (2 volunteers, not 3).
+    assert body["totals"] == {"female": 19, "male": 19, "unspecified": 5, "total": 43, "female_share": 0.5,
+                              "interventions": 3, "volunteers": 2, "schools": 2}  # fmt: skip
+
+
+@pytest.mark.parametrize("query", ["by=kind&by=region", "by=kind,region", "by=kind%2C%20region"])
+def test_two_dimensions_in_either_spelling(client, interventions, query):
+    body = client.get(f"/api/v1/stats/pmi?{query}").get_json()
+    assert body["by"] == ["kind", "region"]
+    assert [(r["kind"], r["region"]) for r in body["rows"]] == [
+        ("class_talk", "84"), ("class_talk", "11"), ("forum", "11"),
+    ]  # fmt: skip
+
+
+def test_a_year_without_data_and_a_share_without_genders(client, interventions):
+    empty = client.get("/api/v1/stats/transports?year=2031&by=campus").get_json()
+    assert empty["rows"] == [] and empty["totals"]["total"] == 0 and empty["totals"]["female_share"] is None
+    jou = client.get("/api/v1/stats/jou?edition=2031").get_json()
+    assert jou["measure"] == "attended" and jou["totals"]["visitors"] == 0
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/v1/stats/bals", "programme"),
+        ("/api/v1/stats/pmi?by=colour", "by"),
+        ("/api/v1/stats/pmi?by=sector", "by"),
+        ("/api/v1/stats/pmi?by=gr,region,year", "by"),
+        ("/api/v1/stats/pmi?by=gr&by=gr", "by"),
+        ("/api/v1/stats/jou?by=year,edition", "by"),
+        ("/api/v1/stats/pmi?sector=energy", "sector"),
+        ("/api/v1/stats/transports?day=2025-04-04", "day"),
+        ("/api/v1/stats/pmi?year=deux", "year"),
+        ("/api/v1/stats/pmi?region=99", "region"),
+        ("/api/v1/stats/pmi?regoin=11", "regoin"),  # a typo is refused, never national totals
+        ("/api/v1/stats/jou?year=2025&edition=2026", "edition"),
+        ("/api/v1/stats/pmi?measure=booked", "measure"),
+        ("/api/v1/stats/jou?measure=guessed", "measure"),
+    ],
+)
+def test_bad_input_is_a_422_by_field(client, db_session, url, field):
+    response = client.get(url)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and field in error["fields"], error
+
+
+@pytest.mark.parametrize("query", ["by=volunteer", "by=region,volunteer", "volunteer=1"])
+def test_volunteer_names_are_for_staff_only(client, interventions, query):
+    url = f"/api/v1/stats/pmi?year=2024&{query}"
+    assert client.get(url).status_code == 401
+    for role in (Role.VOLUNTEER, Role.ORGANISER, Role.FACTORY):
+        user = make_user(role)
+        assert client.get(url, headers=api_token(client, user.email)).status_code == 403
+    admin = make_user(Role.ADMIN)
+    assert client.get(url, headers=api_token(client, admin.email)).status_code == 200
+
+
+def test_staff_read_each_volunteer_by_name(client, interventions):
+    admin = make_user(Role.ADMIN)
+    body = client.get("/api/v1/stats/pmi?by=volunteer", headers=api_token(client, admin.email)).get_json()
+    assert [(r["labels"]["volunteer"], r["interventions"], r["total"]) for r in body["rows"]] == [
+        ("Alice", 2, 40), ("Bruno", 2, 33),
+    ]  # fmt: skip
+    assert body["totals"]["interventions"] == 3
+
+
+def test_openapi_documents_the_endpoint(client, db_session):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/stats/{programme}"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"by", "measure", "year", "school_year", "region", "gr", "volunteer"} <= set(parameters)
+    assert "by=region,gr" in parameters["by"]["description"]
+    assert {"200", "401", "403", "422"} <= set(operation["responses"])
