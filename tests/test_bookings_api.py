@@ -58,6 +58,7 @@ def test_full_slot_answers_409_complet(client):
 )
 def test_bad_public_input_answers_422(client, body, field):
     slot = public_slot(capacity=50)
+    db.session.commit()  # as in life: the slot exists before the request, whatever the request undoes
     response = post(client, slot.id, body)
     assert response.status_code == 422
     assert field in response.get_json()["error"]["fields"]

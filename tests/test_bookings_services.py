@@ -207,11 +207,13 @@ def test_idempotency_constraint_catches_a_concurrent_twin(db_session, monkeypatc
     """The twin that did not see the first booking loses on the UNIQUE constraint and gets it back."""
     slot = public_slot(capacity=5)
     first = services.book(slot.id, party(2), idempotency_key="twin")
+    first_id = first.id
+    db_session.commit()  # the first twin's transaction ends; the second one is undone whole
     db_session.expunge(first)
     monkeypatch.setattr(services, "booking_for_key", _miss_once(services.booking_for_key))
     monkeypatch.setattr(services, "_check_email", lambda *a, **kw: None)
     again = services.book(slot.id, party(2), idempotency_key="twin")
-    assert again.id == first.id
+    assert again.id == first_id
     assert seats_taken(slot) == 2
 
 

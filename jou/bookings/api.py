@@ -136,19 +136,26 @@ def create_booking(slot_id: int):
     ack_equipment?}`. Créneau scolaires : `{uai, level, female, male, unspecified, adults, name, email,
     phone?, consent}` (des effectifs, jamais de noms d'élèves). La réponse donne le jeton du billet et
     les liens du QR code, du .ics et de la page de gestion."""
-    kind = services.bookable_slot_kind(slot_id)
+    slot = services.bookable_slot(slot_id)  # kept: book() then finds it in the session (weakly held)
+    kind = services.booking_kind(slot)
     payload = load_json(SCHOOL_INPUT if kind == BookingKind.SCHOOL else PUBLIC_INPUT)
     key = _idempotency_key()
-    # The booking transaction must begin with its seat write (SQLite, see services): end this read one.
-    db.session.commit()
-    with committing():
-        # The confirmation is queued inside book(), before the seats are taken (see services).
-        booking = services.book(slot_id, payload, idempotency_key=key, send_confirmation=True)
-        replayed = booking.replayed
-        # Built before the commit, from what is loaded: after it the booking would be expired and read
-        # again (booking, slot, site: three queries per booking in a rush).
+    if db.engine.dialect.name == "sqlite":
+        # There the booking transaction must begin with its seat write (see services): end this read.
+        db.session.commit()
+    # The slot's row stays locked from the seat UPDATE to the commit, and every booker of the slot waits
+    # for it: nothing runs between the two, the answer is built after the commit from the objects as
+    # they were (not expired: reading them again would cost three queries per booking in a rush).
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        with committing():
+            # The confirmation is queued inside book(), before the seats are taken (see services).
+            booking = services.book(slot_id, payload, idempotency_key=key, send_confirmation=True)
         body = booking_json(booking)
-    return jsonify(body), 200 if replayed else 201
+    finally:
+        session.expire_on_commit = True
+    return jsonify(body), 200 if booking.replayed else 201
 
 
 def _idempotency_key() -> str | None:

@@ -21,7 +21,6 @@ are never left empty waiting for a big party, and the big party is first in line
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import date, datetime, time
 from typing import Any
 
@@ -45,7 +44,7 @@ from jou.bookings.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from jou.models import Audience, Edition, Site, SiteStatus, Slot
+from jou.models import Audience, Edition, Site, Slot
 
 SLOT_FULL = "Ce créneau est complet."
 # What the audit log keeps of a booking: counts and places, never the person (name, e-mail, phone).
@@ -59,10 +58,9 @@ AUDITED_FIELDS = (
 
 def bookable_slot(slot_id: int) -> Slot:
     """The slot of a published site, with its site and edition (404 otherwise: an unpublished site's
-    slots do not exist for the public)."""
-    slot = db.session.scalar(
-        select(Slot).options(joinedload(Slot.site).joinedload(Site.edition)).where(Slot.id == slot_id)
-    )
+    slots do not exist for the public). Taken from the session when this transaction already loaded it
+    (the booking API reads the slot to choose its input schema, then book() needs it again)."""
+    slot = db.session.get(Slot, slot_id, options=[joinedload(Slot.site).joinedload(Site.edition)])
     if slot is None or not slot.site.is_published:
         raise NotFound("Créneau introuvable.")
     return slot
@@ -70,19 +68,6 @@ def bookable_slot(slot_id: int) -> Slot:
 
 def booking_kind(slot: Slot) -> BookingKind:
     return BookingKind.SCHOOL if slot.audience == Audience.SCHOOLS else BookingKind.PUBLIC
-
-
-def bookable_slot_kind(slot_id: int) -> BookingKind:
-    """What bookable_slot(slot_id) would give booking_kind() (404 alike), in one narrow query: the booking
-    API picks its input schema with it, and book() then loads the slot once."""
-    audience = db.session.scalar(
-        select(Slot.audience)
-        .join(Site, Site.id == Slot.site_id)
-        .where(Slot.id == slot_id, Site.status == SiteStatus.APPROVED)
-    )
-    if audience is None:
-        raise NotFound("Créneau introuvable.")
-    return BookingKind.SCHOOL if audience == Audience.SCHOOLS else BookingKind.PUBLIC
 
 
 def bookings_of_slot(slot_id: int) -> list[Booking]:
@@ -321,15 +306,16 @@ def book(
     # Every row first, the seats last: the slot's row lock, which queues every concurrent booker of the
     # slot, is then held from the seat UPDATE to the caller's commit only, with nothing in between (a
     # statement more under the lock is a wake-up more of a busy process: measured in bench/README.md).
-    # A concurrent twin with the same key loses on the UNIQUE constraint (in a SAVEPOINT, before taking
-    # any seat) and answers with the first booking.
+    # A concurrent twin with the same key loses on the UNIQUE constraint, before taking any seat, and
+    # answers with the first booking. Its transaction is undone whole, not to a SAVEPOINT (two round trips
+    # less per booking): with a key, book() must be its transaction's first write (the API and the page).
+    db.session.add(booking)
     try:
-        with db.session.begin_nested() if idempotency_key else nullcontext():
-            db.session.add(booking)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
         if not idempotency_key:
             raise
+        db.session.rollback()
         existing = booking_for_key(idempotency_key)
         if existing is None:
             raise
