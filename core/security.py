@@ -2,8 +2,8 @@
 address behind proxies, and rate limits on the forms a robot would hammer.
 
 The policy lets scripts come from this site only. The two kinds of inline script the pages have are
-allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates), and the
-few inline event handlers (`onsubmit="return confirm(…)"`) are allowed by their hash. One page is an
+allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates); there is no
+inline event handler (confirmations and printing are data-confirm / data-print, static/js/actions.js). One page is an
 exception: the transport route map is a whole folium document (maps/routes.py) whose scripts cannot carry
 a nonce, so that page alone allows inline scripts; its user-supplied labels are escaped by
 maps.assets.safe_label.
@@ -11,8 +11,6 @@ maps.assets.safe_label.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import secrets
 from urllib.parse import urlsplit
@@ -26,13 +24,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.auth import lockout
 
-# Inline event handlers found in the templates, allowed by hash ('unsafe-hashes'). A new one must be
-# added here (tests/test_security_headers.py fails otherwise); a small static script is the better fix.
-INLINE_HANDLERS = (
-    "return confirm('Supprimer cette intervention ?');",
-    "return confirm('Supprimer ce transport et ses arrêts ?');",
-    "window.print()",
-)
 # Pages whose inline scripts cannot carry a nonce (a complete folium document): see the module docstring.
 INLINE_SCRIPT_ENDPOINTS = frozenset({"transports.transport_map"})
 # The gate scanner reads QR codes with the phone's camera; every other page is refused the camera.
@@ -103,13 +94,6 @@ def nonce_scripts(html: str) -> Markup:
     return Markup(_SCRIPT_TAG.sub(f'<script nonce="{csp_nonce()}"', str(html)))
 
 
-def _sha256(source: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
-
-
-_HANDLER_HASHES = " ".join(_sha256(handler) for handler in INLINE_HANDLERS)
-
-
 def tile_source(url: str) -> str | None:
     """The origin the map tiles come from, as a CSP source ({s} subdomains become a wildcard)."""
     parts = urlsplit(url)
@@ -123,7 +107,8 @@ def content_security_policy(endpoint: str | None, nonce: str | None) -> str:
     if endpoint in INLINE_SCRIPT_ENDPOINTS:
         scripts = "'self' 'unsafe-inline'"
     else:
-        scripts = f"'self' 'unsafe-hashes' {_HANDLER_HASHES}" + (f" 'nonce-{nonce}'" if nonce else "")
+        # No inline handler: confirmations and printing are static/js/actions.js's (data-confirm, data-print).
+        scripts = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
     tiles = tile_source(current_app.config.get("MAP_TILE_URL", ""))
     directives = {
         "default-src": "'self'",
