@@ -7,15 +7,19 @@ from flask import Blueprint, render_template, request, url_for
 from core import audit
 from core.auth.access import require
 from core.auth.models import Role
+from core.validation import MAX_INT
 
 bp = Blueprint("audit", __name__)
 
 
 def _int(value: str | None) -> int | None:
+    """A page number or an id from the query string; anything else (or beyond the database's integers)
+    is no filter."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is None or 0 < number <= MAX_INT else None
 
 
 @bp.route("/admin/journal")

@@ -288,6 +288,13 @@ def year_over_year(programme: str, filters: Mapping[str, Any], measure: str = "a
     )
 
 
+def years_with_records(programme: str) -> list[int]:
+    """The years to offer when the view itself could not be built (bad input): every year with records."""
+    years = year_over_year(programme, {})
+    dim = years.dims[0]
+    return sorted({r.dims[dim] for r in years.rows if r.total or any(r.counts.values())}, reverse=True)
+
+
 def fill_years(result: StatsResult, dim: str, year: int | None) -> StatsResult:
     """Years without data between the first and the last (and the one asked for) count zero."""
     rows = {r.dims.get(dim): r for r in result.rows if r.dims.get(dim) is not None}

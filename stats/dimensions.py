@@ -18,7 +18,7 @@ from core.extensions import db
 from core.formatting import french_date
 from core.geography.names import fold
 from core.geography.territories import COLLECTIVITIES, DEPARTMENTS, REGIONS, department_name, region_name
-from core.validation import BaseSchema
+from core.validation import BaseSchema, id_field
 from jou.models import AUDIENCE_LABELS, Audience
 from jou.sectors import SECTORS, sector_label
 from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS, InterventionKind
@@ -97,11 +97,8 @@ class FiltersSchema(BaseSchema):
         validate=_one_of([a.value for a in Audience], "Public inconnu (schools ou public)."),
         metadata={"description": "JOU : schools (scolaires) ou public (grand public)"},
     )
-    site = fields.Integer(validate=validate.Range(min=1), metadata={"description": "JOU : site (id)"})
-    volunteer = fields.Integer(
-        validate=validate.Range(min=1),
-        metadata={"description": "PMI : intervenant (id) — équipe Soce seulement"},
-    )
+    site = id_field(metadata={"description": "JOU : site (id)"})
+    volunteer = id_field(metadata={"description": "PMI : intervenant (id) — équipe Soce seulement"})
 
     @validates("school_year")
     def _school_year(self, value: str, **_kwargs: Any) -> None:

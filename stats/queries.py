@@ -171,8 +171,9 @@ def _filter_values(
     for name, value in loaded.items():
         key = canonical(programme, name)
         if key in values and values[key] != value:
+            other = next(n for n in loaded if n != name and canonical(programme, n) == key)
             errors.setdefault(name, []).append(
-                f"Contredit le filtre « {key} » (la même chose pour ce programme)."
+                f"Contredit le filtre « {other} » (la même chose pour ce programme)."
             )
         values[key] = value
     if "gr" in values and not _group_exists(values["gr"]):

@@ -59,6 +59,8 @@ def chart_of(breakdown: Breakdown, chart_id: str) -> str:
 def dashboard_page():
     view, query, errors = _view()
     programme = view.programme if view else request.args.get("programme", "pmi")
+    if programme not in PROGRAMMES:
+        programme = "pmi"  # the form still offers a programme's filters while the error is shown
     paragraph, paragraph_year = None, None
     if view is not None and view.report_year:
         paragraph_year = view.report_year
@@ -74,7 +76,8 @@ def dashboard_page():
         errors=errors,
         programme=programme,
         filter_values=dashboard.filter_labels(view.filters) if view else {},
-        choices=dashboard.filter_choices(programme) if programme in PROGRAMMES else {},
+        choices=dashboard.filter_choices(programme),
+        years=view.known_years if view else dashboard.years_with_records(programme),
         paragraph=paragraph,
         paragraph_year=paragraph_year,
         chart_of=chart_of,
@@ -91,7 +94,7 @@ def export_csv():
         raise _export_refused(errors)
     title, table = exports.find_table(view, request.args.get("table"))
     key = request.args.get("table") or view.breakdowns[0].key
-    return attachment(exports.to_csv(table), "text/csv; charset=utf-8", exports.filename(view, "csv", key))
+    return attachment(exports.to_csv(table), "text/csv", exports.filename(view, "csv", key))
 
 
 @bp.route("/admin/statistiques/export.xlsx")

@@ -179,6 +179,9 @@ def test_the_journal_lists_newest_first_and_filters(client, db_session):
     assert page.index("Nouveau nom du site") < page.index("site.create")  # newest first
     filtered = client.get(f"/admin/journal?entity_type=site&entity_id={other.id}").get_data(as_text=True)
     assert "site.create" in filtered and "site.update" not in filtered
+    # An id beyond the database's integers, or not a number, is no filter (never a server error).
+    for bad in ("99999999999999999999999", "abc"):
+        assert client.get(f"/admin/journal?entity_id={bad}").status_code == 200
     by_actor = client.get(f"/admin/journal?actor={site.owner.email.upper()}").get_data(as_text=True)
     assert "site.update" in by_actor and f"n° {site.id}<" in by_actor and f"n° {other.id}<" not in by_actor
     assert "modifié (donnée personnelle, non journalisée)" in page  # the contact of a new site

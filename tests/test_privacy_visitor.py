@@ -68,6 +68,7 @@ def future(db_session):
         "bob": bob,
         "waiting": waiting,
         "token": tokens.manage_token(booking),
+        "ticket": tokens.ticket_token(booking),
     }
 
 
@@ -200,6 +201,9 @@ def test_after_erasure_the_link_answers_a_clear_message(client, future):
         f"/reservations/{token}",
         f"/reservations/{token}/effacer",
         f"/reservations/{token}/donnees.json",
+        f"/reservations/{token}.ics",
+        f"/billets/{future['ticket']}.png",
+        f"/billets/{future['ticket']}.svg",
     ):
         page = client.get(url)
         assert page.status_code == 410, url

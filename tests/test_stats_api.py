@@ -73,6 +73,7 @@ def test_a_year_without_data_and_a_share_without_genders(client, interventions):
         ("/api/v1/stats/jou?year=2025&edition=2026", "edition"),
         ("/api/v1/stats/pmi?measure=booked", "measure"),
         ("/api/v1/stats/jou?measure=guessed", "measure"),
+        ("/api/v1/stats/jou?site=99999999999999999999999", "site"),  # beyond the database's integers
     ],
 )
 def test_bad_input_is_a_422_by_field(client, db_session, url, field):
@@ -80,6 +81,13 @@ def test_bad_input_is_a_422_by_field(client, db_session, url, field):
     assert response.status_code == 422, response.get_json()
     error = response.get_json()["error"]
     assert error["code"] == "validation_error" and field in error["fields"], error
+
+
+def test_a_contradiction_names_the_other_filter(client, db_session):
+    error = client.get("/api/v1/stats/jou?edition=2025&year=2024").get_json()["error"]
+    (field, [message]), *_ = error["fields"].items()
+    other = {"edition": "year", "year": "edition"}[field]
+    assert f"« {other} »" in message
 
 
 @pytest.mark.parametrize("query", ["by=volunteer", "by=region,volunteer", "volunteer=1"])

@@ -136,6 +136,14 @@ def test_bad_input_is_a_french_message_on_the_page(admin, query, field, message)
     assert "Statistiques" in text and "Afficher" in text  # the form is still there to correct the view
 
 
+def test_an_error_page_still_offers_every_year_with_records(admin):
+    """Correcting a bad view must not need a year the list lost (the demo's PMI years: 2024, 2025...)."""
+    text = admin.get("/admin/statistiques?programme=pmi&by=colour").get_data(as_text=True)
+    assert '<option value="2024"' in text
+    # An unknown programme: the form still shows a programme's breakdowns to pick from.
+    assert 'name="by"' in admin.get("/admin/statistiques?programme=velo").get_data(as_text=True)
+
+
 def test_every_error_shows_at_once(admin):
     text = page_text(admin.get("/admin/statistiques?programme=jou&school_year=2024-2025&by=kind"))
     assert "Ventilations : Ventilation inconnue" in text

@@ -16,6 +16,7 @@ from core.errors import NotFound
 from core.extensions import db
 from jou import services as site_services
 from jou.bookings import calendar, tickets, tokens
+from jou.bookings.privacy import ensure_not_erased
 from jou.models import Site, SiteStatus, Slot
 
 bp = Blueprint("booking_files", __name__)
@@ -33,19 +34,19 @@ def _private(response: Response) -> Response:
 
 @bp.route("/billets/<token>.png")
 def ticket_png(token: str):
-    booking = tokens.ticket_booking_or_404(token)
+    booking = ensure_not_erased(tokens.ticket_booking_or_404(token))
     return _private(Response(tickets.qr_png(booking), mimetype="image/png"))
 
 
 @bp.route("/billets/<token>.svg")
 def ticket_svg(token: str):
-    booking = tokens.ticket_booking_or_404(token)
+    booking = ensure_not_erased(tokens.ticket_booking_or_404(token))
     return _private(Response(tickets.qr_svg(booking), mimetype="image/svg+xml"))
 
 
 @bp.route("/reservations/<token>.ics")
 def booking_ics(token: str):
-    booking = tokens.managed_booking_or_404(token)
+    booking = ensure_not_erased(tokens.managed_booking_or_404(token))
     response = Response(calendar.booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="visite-usine-{booking.id}.ics"'
     return _private(response)
