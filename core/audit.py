@@ -34,6 +34,17 @@ VISITOR = "visiteur (lien de réservation)"
 SYSTEM = "système"
 COMMAND_LINE = "ligne de commande"
 
+# What the journal page shows for each action (the code stays in the table and in the filters).
+ACTION_LABELS = {
+    "site.create": "Site créé", "site.update": "Site modifié", "site.locate": "Site localisé",
+    "site.submit": "Site soumis", "site.approve": "Site publié", "site.reject": "Site refusé",
+    "booking.create": "Réservation", "booking.update": "Réservation modifiée",
+    "booking.cancel": "Réservation annulée", "booking.promote": "Réservation depuis la liste d'attente",
+    "booking.erase": "Données personnelles effacées", "waitlist.create": "Inscription en liste d'attente",
+    "waitlist.cancel": "Liste d'attente quittée", "waitlist.erase": "Données personnelles effacées",
+    "intervention.create": "Intervention saisie", "intervention.update": "Intervention modifiée",
+    "intervention.delete": "Intervention supprimée", "intervention.import": "Intervention importée",
+}  # fmt: skip
 ENTITY_LABELS = {
     "site": "Site",
     "booking": "Réservation",

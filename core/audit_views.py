@@ -42,5 +42,6 @@ def journal():
         filters=shown,
         page_url=page_url,
         entity_labels=audit.ENTITY_LABELS,
+        action_labels=audit.ACTION_LABELS,
         describe=audit.describe,
     )

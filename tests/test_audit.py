@@ -177,6 +177,7 @@ def test_the_journal_lists_newest_first_and_filters(client, db_session):
 
     page = client.get("/admin/journal").get_data(as_text=True)
     assert page.index("Nouveau nom du site") < page.index("site.create")  # newest first
+    assert "Site modifié" in page and "Site créé" in page  # actions in words
     filtered = client.get(f"/admin/journal?entity_type=site&entity_id={other.id}").get_data(as_text=True)
     assert "site.create" in filtered and "site.update" not in filtered
     # An id beyond the database's integers, or not a number, is no filter (never a server error).

@@ -190,6 +190,11 @@ def test_the_erasure_is_in_the_audit_log_without_personal_data(client, future):
     assert actions[-2:] == ["booking.cancel", "booking.erase"]
     erase = events[-1]
     assert erase.changes == {"name": "changed", "email": "changed", "phone": "changed"}
+    # A visitor who gave no phone: the erasure does not claim one was changed.
+    assert privacy.erased_fields(Booking(name="Léa", email="lea@example.org", phone=None)) == {
+        "name": "changed",
+        "email": "changed",
+    }
     assert erase.actor_id is None and "visiteur" in erase.actor_label
     assert holds(string_values(AuditEvent), EMAIL, NAME) == []
 

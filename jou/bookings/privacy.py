@@ -39,7 +39,11 @@ from jou.checkin.models import CheckIn
 from jou.models import Edition, Site, Slot
 
 PERSONAL_FIELDS = ("name", "email", "phone")
-ERASED = {field: audit.REDACTED for field in PERSONAL_FIELDS}
+
+
+def erased_fields(row: Booking | WaitlistEntry) -> dict[str, str]:
+    """The audit's note of an erasure: which personal fields held something (never their values)."""
+    return {field: audit.REDACTED for field in PERSONAL_FIELDS if getattr(row, field)}
 
 
 class DataErased(AppError):
@@ -251,17 +255,19 @@ def erase_person(booking: Booking, *, now: datetime | None = None) -> ErasurePla
     for entry in waitlist_entries_of(email):
         if entry.status == WaitlistStatus.WAITING:
             entry.status = WaitlistStatus.CANCELLED
+        erased = erased_fields(entry)
         _blank(entry, now)
-        audit.record("waitlist.erase", entry, actor_label=audit.VISITOR, changes=ERASED)
+        audit.record("waitlist.erase", entry, actor_label=audit.VISITOR, changes=erased)
         done.waitlist_entries += 1
     db.session.flush()
     for held in bookings_of(email):
         if _upcoming(held, now):
             services.cancel_booking(held, now=now)
             done.cancelled += 1
+        erased = erased_fields(held)
         _blank(held, now)
         held.idempotency_key = None
-        audit.record("booking.erase", held, actor_label=audit.VISITOR, changes=ERASED)
+        audit.record("booking.erase", held, actor_label=audit.VISITOR, changes=erased)
         done.bookings += 1
     done.emails = _forget_mails(func.lower(OutgoingMail.to_address) == email)
     db.session.flush()
