@@ -98,13 +98,16 @@ def session(limit: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit), timeout=TIMEOUT)
 
 
-async def closed(args: argparse.Namespace) -> dict:
+async def closed(args: argparse.Namespace, seconds: float | None = None, until: str | None = None) -> dict:
+    """Each client books, waits for the answer and books again, for `seconds` (default --duration) or
+    until it is answered `until`."""
     recorder, slot = Recorder(args.tag), args.slots[0]
-    deadline = time.perf_counter() + args.duration
+    deadline = time.perf_counter() + (args.duration if seconds is None else seconds)
 
     async def client(http: aiohttp.ClientSession) -> None:
         while time.perf_counter() < deadline:
-            await recorder.book(http, args.base, slot, time.perf_counter())
+            if await recorder.book(http, args.base, slot, time.perf_counter()) == until:
+                return
 
     async with session(args.clients) as http:
         started = time.perf_counter()
@@ -137,19 +140,7 @@ async def open_loop(args: argparse.Namespace) -> dict:
 
 
 async def sellout(args: argparse.Namespace) -> dict:
-    recorder, slot = Recorder(args.tag), args.slots[0]
-    deadline = time.perf_counter() + 60
-
-    async def client(http: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
-            if await recorder.book(http, args.base, slot, time.perf_counter()) == "409 slot_full":
-                return
-
-    async with session(args.clients) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(args.clients)))
-        elapsed = time.perf_counter() - started
-    return recorder.result(elapsed, clients=args.clients)
+    return await closed(args, seconds=60, until="409 slot_full")
 
 
 async def get(args: argparse.Namespace) -> dict:

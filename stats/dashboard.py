@@ -234,8 +234,7 @@ class DashboardView:
 
     @property
     def known_years(self) -> list[int]:
-        dim = self.years.dims[0]
-        years = {r.dims[dim] for r in self.years.rows if r.total or any(r.counts.values())}
+        years = {r.dims[self.years.dims[0]] for r in rows_with_records(self.years)}
         return sorted(years | ({self.year} if self.year else set()), reverse=True)
 
     def key_figures(self) -> list[tuple[str, Any, str]]:
@@ -288,11 +287,15 @@ def year_over_year(programme: str, filters: Mapping[str, Any], measure: str = "a
     )
 
 
+def rows_with_records(years: Breakdown) -> list[Headcount]:
+    """The year-over-year rows that hold something (the zeros filling the gaps between years do not)."""
+    return [r for r in years.rows if r.total or any(r.counts.values())]
+
+
 def years_with_records(programme: str) -> list[int]:
     """The years to offer when the view itself could not be built (bad input): every year with records."""
     years = year_over_year(programme, {})
-    dim = years.dims[0]
-    return sorted({r.dims[dim] for r in years.rows if r.total or any(r.counts.values())}, reverse=True)
+    return sorted({r.dims[years.dims[0]] for r in rows_with_records(years)}, reverse=True)
 
 
 def fill_years(result: StatsResult, dim: str, year: int | None) -> StatsResult:
@@ -368,7 +371,7 @@ def default_year(programme: str, years: Breakdown) -> int | None:
     from stats.report import upcoming
 
     dim = years.dims[0]
-    with_data = [r for r in years.rows if r.total or any(r.counts.values())]
+    with_data = rows_with_records(years)
     this_year = paris_today().year
     complete = [
         r.dims[dim]

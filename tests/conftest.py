@@ -113,6 +113,15 @@ def client(app, db_session):
 
 
 @pytest.fixture
+def sqlite_file(app) -> Path:
+    """The suite's SQLite database file; the test is skipped on PostgreSQL."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
+        return Path(db.engine.url.database)
+
+
+@pytest.fixture
 def committed_db(app):
     """Real commits (for concurrency tests); every table is emptied afterwards."""
     with app.app_context():

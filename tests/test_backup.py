@@ -106,15 +106,7 @@ def test_nothing_to_copy_is_an_error(tmp_path):
         backup(make_url(f"sqlite:///{tmp_path / 'missing.db'}"), tmp_path)
 
 
-@pytest.fixture
-def sqlite_only(app) -> Path:
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite only")
-        return Path(db.engine.url.database)
-
-
-def test_flask_backup_then_restore_as_the_readme_says(app, sqlite_only, tmp_path):
+def test_flask_backup_then_restore_as_the_readme_says(app, sqlite_file, tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Sauvegarde écrite" in result.output and "intégrité ok" in result.output
@@ -129,7 +121,7 @@ def test_flask_backup_then_restore_as_the_readme_says(app, sqlite_only, tmp_path
         restored.with_name(restored.name + suffix).unlink(missing_ok=True)
 
     assert integrity(restored) == "ok"
-    live = table_counts(sqlite_only)
+    live = table_counts(sqlite_file)
     assert table_counts(restored) == live
     assert live["geo_communes"] > 0 and "alembic_version" in live
     # The restored file is a database the app opens.
@@ -140,7 +132,7 @@ def test_flask_backup_then_restore_as_the_readme_says(app, sqlite_only, tmp_path
         engine.dispose()
 
 
-def test_flask_backup_reports_an_error_cleanly(app, sqlite_only, tmp_path, monkeypatch):
+def test_flask_backup_reports_an_error_cleanly(app, sqlite_file, tmp_path, monkeypatch):
     monkeypatch.setattr("core.backup.backup_sqlite", lambda *a: (_ for _ in ()).throw(BackupError("panne")))
     result = app.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path)])
     assert result.exit_code == 1 and "panne" in result.output

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -132,14 +131,6 @@ def test_a_booking_cut_off_after_taking_seats_leaves_neither_booking_nor_seats(a
 
 
 # --- SQLite: WAL and a busy timeout ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def sqlite_file(app) -> Path:
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite only")
-        return Path(db.engine.url.database)
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, sqlite_file):

@@ -4,7 +4,6 @@ nothing, and a second run finds nothing to do."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time
 
 import pytest
@@ -19,7 +18,7 @@ from jou.checkin.models import CheckIn
 from jou.models import Slot
 from stats.queries import compute
 from tests.factories import make_edition, make_site, make_user, slot_data
-from tests.test_privacy_visitor import holds
+from tests.test_privacy_visitor import holds, string_values
 
 YEAR = 2024
 BOOKED_ON = datetime(2024, 2, 1, 10, tzinfo=UTC)
@@ -145,17 +144,7 @@ def statistics(world: dict) -> dict:
 
 def every_value() -> list[str]:
     """Every value of every table of the database, as text."""
-    values = []
-    for table in db.metadata.sorted_tables:
-        for row in db.session.execute(select(table)).all():
-            for value in row:
-                if isinstance(value, bytes):
-                    values.append(value.decode("latin-1"))
-                elif isinstance(value, dict | list):
-                    values.append(json.dumps(value, ensure_ascii=False))
-                elif value is not None:
-                    values.append(str(value))
-    return values
+    return string_values(*db.metadata.sorted_tables)
 
 
 def test_the_purge_keeps_every_statistic_and_leaves_nothing_personal(app, world):

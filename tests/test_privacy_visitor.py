@@ -73,10 +73,10 @@ def future(db_session):
 
 
 def string_values(*models) -> list[str]:  # noqa: ANN002
-    """Every value of every row of these tables, as text (bytes decoded, JSON dumped)."""
+    """Every value of every row of these models' tables (or tables), as text (bytes decoded, JSON dumped)."""
     values = []
     for model in models:
-        for row in db.session.execute(select(model.__table__)).all():
+        for row in db.session.execute(select(getattr(model, "__table__", model))).all():
             for value in row:
                 if isinstance(value, bytes):
                     values.append(value.decode("latin-1"))

@@ -195,6 +195,7 @@ def waitlist_json(entry: WaitlistEntry) -> dict:
 @blp.response(200, BookingSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
 @blp.alt_response(404, schema=ErrorSchema, description="Réservation effacée")
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
 def get_booking(token: str):
     """La réservation derrière un lien de gestion signé."""
     return jsonify(booking_json(_managed(token)))
@@ -210,6 +211,7 @@ def _managed(token: str) -> Booking:
 @blp.response(200, BookingSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
 @blp.alt_response(409, schema=ErrorSchema, description="Pas assez de places (slot_full), annulée, passée")
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
 def change_booking(payload: dict, token: str):
     """Change la taille du groupe, dans la limite des places restantes.
 
@@ -225,6 +227,7 @@ def change_booking(payload: dict, token: str):
 @blp.response(200, BookingSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
 @blp.alt_response(409, schema=ErrorSchema, description="Déjà annulée ou créneau passé")
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
 def cancel_booking(token: str):
     """Annule la réservation : les places sont libérées aussitôt (et la liste d'attente servie)."""
     with committing():
