@@ -249,7 +249,14 @@ def test_reset_request_does_not_reveal_accounts(client, smtp_server):
     known = client.post("/mot-de-passe/oublie", data={"email": "known@usine.example"})
     unknown = client.post("/mot-de-passe/oublie", data={"email": "unknown@usine.example"})
     assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
-    assert [m["To"] for m in smtp_server.messages] == ["known@usine.example"]
+    # Each address gets one message, the same subject: a link for the account, a note for the other.
+    link, note = smtp_server.messages
+    assert [link["To"], note["To"]] == ["known@usine.example", "unknown@usine.example"]
+    assert link["Subject"] == note["Subject"] == "Réinitialisation de votre mot de passe"
+    assert "/mot-de-passe/nouveau/" in text_body(link)
+    assert "/mot-de-passe/nouveau/" not in text_body(note) and "/mot-de-passe/nouveau/" not in html_body(note)
+    assert "aucun compte actif ne l'utilise" in text_body(note)
+    assert "http://127.0.0.1:5000/inscription" in text_body(note)
 
 
 def test_reset_confirms_an_unconfirmed_address(client, smtp_server):

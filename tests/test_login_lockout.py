@@ -14,6 +14,7 @@ from argon2.exceptions import VerifyMismatchError
 from core.auth import services
 from core.auth.models import Role
 from tests.factories import PASSWORD, make_user
+from tests.plugins.mail import link_path
 
 LOCKED = "Trop de tentatives de connexion avec cette adresse."
 INVALID = "Adresse e-mail ou mot de passe incorrect."
@@ -107,6 +108,23 @@ def test_the_lock_lifts_when_its_window_ends(client, db_session, attempts, monke
 
     monkeypatch.setattr("limits.storage.memory.time", Later)
     assert page_attempt(client, user.email, PASSWORD).status_code == 302
+
+
+def test_a_completed_password_reset_lifts_the_lock(client, db_session, attempts, smtp_server):
+    """Failed tries from elsewhere cannot keep the owner out: proving the mailbox lets them back in."""
+    user = make_user(Role.FACTORY, email=unknown_address())
+    for _ in range(attempts):
+        page_attempt(client, user.email)
+    assert LOCKED in page_attempt(client, user.email, PASSWORD).text
+
+    client.post("/mot-de-passe/oublie", data={"email": user.email})
+    path = link_path(smtp_server.to(user.email)[0], "/mot-de-passe/nouveau/")
+    assert client.get(path).status_code == 200
+    assert LOCKED in page_attempt(client, user.email, PASSWORD).text  # opening the link is not enough
+    new = "another-long-password"
+    assert client.post(path, data={"password": new, "password_confirm": new}).status_code == 302
+    assert page_attempt(client, user.email, new).status_code == 302
+    assert client.get("/compte").status_code == 200
 
 
 def test_unknown_addresses_cost_a_password_check_too(db_session, app, attempts, monkeypatch):

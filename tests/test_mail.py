@@ -122,8 +122,8 @@ def test_smtp_down_keeps_the_message_then_retry_delivers_it(
     form = {
         "name": "Alice",
         "email": "alice@usine.example",
-        "password": "x" * 12,
-        "password_confirm": "x" * 12,
+        "password": "long-enough-pw",
+        "password_confirm": "long-enough-pw",
     }
     response = client.post("/inscription", data=form)
 
@@ -209,8 +209,8 @@ def run_worker_until_it_works(**kw) -> list:
 SIGN_UP = {
     "name": "Alice",
     "email": "alice@usine.example",
-    "password": "x" * 12,
-    "password_confirm": "x" * 12,
+    "password": "long-enough-pw",
+    "password_confirm": "long-enough-pw",
 }
 
 

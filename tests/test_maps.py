@@ -11,7 +11,7 @@ from core.auth.models import Role
 from core.extensions import db
 from maps import cache
 from pmi.models import Intervention
-from tests.factories import make_edition, make_site, make_user, slot_data
+from tests.factories import PASSWORD, make_edition, make_site, make_user, slot_data
 from tests.test_pmi_interventions import make_school
 
 
@@ -207,9 +207,8 @@ def test_the_schools_map_is_for_the_staff(client, pmi_data):
     volunteer = make_user(Role.VOLUNTEER)
     admin = make_user(Role.ADMIN)
     for user, status in ((volunteer, 403), (admin, 200)):
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        client.post("/deconnexion")
+        client.post("/connexion", data={"email": user.email, "password": PASSWORD})
         response = client.get("/carte/pmi/etablissements")
         assert response.status_code == status
     assert "Collège Secret" in response.get_data(as_text=True)

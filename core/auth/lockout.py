@@ -3,8 +3,11 @@
 Counted in the rate-limit storage (RATELIMIT_STORAGE_URI: memory per process, or the Redis every app
 server shares), not in the database: no migration, and the counters expire by themselves. The key is the
 address, whether or not an account has it, so a lock says nothing about which addresses are registered.
-A locked address is refused even with the right password until the window ends (LOGIN_LOCKOUT_MINUTES);
-the password reset link still works, so an attacker cannot lock an owner out for longer than that.
+A locked address is refused even with the right password until the window ends (LOGIN_LOCKOUT_MINUTES)
+or its owner completes a password reset: the e-mailed link proves the mailbox, and lifts the lock
+(core.auth.services.reset_password), so failed tries from elsewhere cannot keep the owner out. With
+`memory://` each process keeps its own counts, and the reset lifts the lock in the process that served it
+only: several processes need the shared Redis.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class LoginLockout:
         if self.enabled:
             self._call("hit", email)
 
-    def succeeded(self, email: str) -> None:
+    def clear(self, email: str) -> None:
+        """After a successful sign-in or a completed password reset: the count starts again."""
         if self.enabled:
             self._call("clear", email)
 

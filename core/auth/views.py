@@ -1,14 +1,16 @@
 """Account pages: sign-in, sign-up with e-mail confirmation, password reset, the account page.
 
-Session cookie + CSRF-protected forms. Pages that answer "check your e-mail" answer the same whether
-or not an account exists, so nobody can probe which addresses are registered.
+Session cookie + CSRF-protected forms. A sign-in is also a row on the server (core.auth.services,
+"Page sessions"): the cookie names it, sign-out deletes it, so a copied cookie stops working then. Pages
+that answer "check your e-mail" answer the same, with the same work, whether or not an account exists, so
+nobody can probe which addresses are registered. The request's unit of work commits once and then
+delivers the mail queued (core.uow).
 """
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from marshmallow import Schema, ValidationError
 
 from core.auth import services
 from core.auth.models import User
@@ -21,9 +23,9 @@ from core.auth.schemas import (
 )
 from core.auth.services import authenticate
 from core.errors import AppError, TooManyRequests, Unauthorized
-from core.extensions import db, login_manager
-from core.mail import commit_and_deliver
-from core.validation import form_data
+from core.extensions import login_manager
+from core.inputs import load_form, page_errors
+from core.uow import attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -31,14 +33,25 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Connectez-vous pour accéder à cette page."
 
 
+# Where the page session keeps the key of its user_sessions row.
+SESSION_KEY = "_soce_session"
+
+
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    # The session id carries token_version: a password change signs out every other session.
-    user_id, _, version = session_id.partition(".")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.is_active or str(user.token_version) != version:
-        return None
-    return user
+def load_user(user_id: str) -> User | None:
+    # The signed cookie alone is not enough: its sign-in must still exist on the server.
+    return services.user_for_session(user_id, session.get(SESSION_KEY))
+
+
+def sign_in(user: User) -> None:
+    # Ends the sign-in of whoever was signed in on this browser before.
+    session[SESSION_KEY] = services.start_session(user, replacing=session.get(SESSION_KEY))
+    login_user(user)
+
+
+def sign_out() -> None:
+    services.end_session(session.pop(SESSION_KEY, None))
+    logout_user()
 
 
 @bp.before_app_request
@@ -65,18 +78,6 @@ def safe_next(target: str | None) -> str:
     return url_for("jou.home")
 
 
-def load_form(schema: Schema) -> tuple[dict, dict]:
-    """(data, {}) or ({}, field errors) from the posted form."""
-    try:
-        return schema.load(form_data(request.form, schema)), {}
-    except ValidationError as exc:
-        return {}, exc.messages  # type: ignore[return-value]
-
-
-def app_error_fields(exc: AppError) -> dict:
-    return exc.fields or {"_form": [exc.message]}
-
-
 def form_page(template: str, errors: dict, values: dict | None = None, **context):  # noqa: ANN201
     """The form again, with its errors beside the fields (422) or blank (200).
     Passwords are never sent back into the page."""
@@ -94,25 +95,25 @@ def login():
     unconfirmed = False
     if request.method == "POST":
         values = request.form.to_dict()
-        data, errors = load_form(LoginFormSchema())
-        if not errors:
-            try:
-                user = authenticate(data["email"], data["password"])
-            except (Unauthorized, TooManyRequests) as exc:
-                errors = {"_form": [exc.message]}
-                unconfirmed = exc.code == "email_unconfirmed"
-            else:
-                login_user(user)
-                db.session.commit()  # a password rehash may have happened
-                flash("Vous êtes connecté·e.", "success")
-                return redirect(safe_next(data.get("next")))
+        try:
+            with attempt():
+                data = load_form(LoginFormSchema())
+                sign_in(authenticate(data["email"], data["password"]))  # and maybe a password rehash
+        except (Unauthorized, TooManyRequests) as exc:
+            errors = {"_form": [exc.message]}
+            unconfirmed = exc.code == "email_unconfirmed"
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            flash("Vous êtes connecté·e.", "success")
+            return redirect(safe_next(data.get("next")))
     return form_page("auth/login.html", errors, values, unconfirmed=unconfirmed)
 
 
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    sign_out()
     flash("Vous êtes déconnecté·e.", "info")
     return redirect(url_for("jou.home"))
 
@@ -126,15 +127,14 @@ def signup():
         return redirect(url_for("auth.account"))
     errors: dict = {}
     if request.method == "POST":
-        data, errors = load_form(SignupFormSchema())
-        if not errors:
-            try:
+        try:
+            with attempt():
+                data = load_form(SignupFormSchema())
                 services.sign_up(data["name"], data["email"], data["password"])
-            except AppError as exc:
-                errors = app_error_fields(exc)
-            else:
-                commit_and_deliver()
-                return redirect(url_for("auth.check_email", motif="inscription"))
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            return redirect(url_for("auth.check_email", motif="inscription"))
     return form_page("auth/signup.html", errors, request.form.to_dict())
 
 
@@ -144,10 +144,12 @@ def resend_confirmation():
     values = {"email": request.args.get("email", "")}
     if request.method == "POST":
         values = request.form.to_dict()
-        data, errors = load_form(EmailFormSchema())
-        if not errors:
+        try:
+            data = load_form(EmailFormSchema())
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
             services.resend_confirmation(data["email"])
-            commit_and_deliver()
             return redirect(url_for("auth.check_email", motif="confirmation"))
     return form_page("auth/resend_confirmation.html", errors, values)
 
@@ -161,7 +163,6 @@ def confirm_email(token: str):
         return link_invalid(
             exc.message, "auth.resend_confirmation", "Recevoir un nouveau lien de confirmation"
         )
-    db.session.commit()
     flash("Votre adresse e-mail est confirmée : vous pouvez vous connecter.", "success")
     return redirect(url_for("auth.login"))
 
@@ -180,10 +181,12 @@ def forgot_password():
     values: dict = {}
     if request.method == "POST":
         values = request.form.to_dict()
-        data, errors = load_form(EmailFormSchema())
-        if not errors:
+        try:
+            data = load_form(EmailFormSchema())
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
             services.request_password_reset(data["email"])
-            commit_and_deliver()
             return redirect(url_for("auth.check_email", motif="mot-de-passe"))
     return form_page("auth/forgot_password.html", errors, values)
 
@@ -196,20 +199,18 @@ def reset_password(token: str):
         return _reset_link_invalid(exc)
     errors: dict = {}
     if request.method == "POST":
-        data, errors = load_form(ResetPasswordFormSchema())
-        if not errors:
-            try:
-                services.reset_password(token, data["password"])
-            except Unauthorized as exc:
-                return _reset_link_invalid(exc)
-            except AppError as exc:
-                errors = app_error_fields(exc)
-            else:
-                if current_user.is_authenticated:
-                    logout_user()
-                commit_and_deliver()
-                flash("Votre mot de passe est modifié : connectez-vous avec le nouveau.", "success")
-                return redirect(url_for("auth.login"))
+        try:
+            with attempt():
+                services.reset_password(token, load_form(ResetPasswordFormSchema())["password"])
+        except Unauthorized as exc:
+            return _reset_link_invalid(exc)
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            if current_user.is_authenticated:
+                sign_out()  # whoever it was: the reset account's sessions have all ended
+            flash("Votre mot de passe est modifié : connectez-vous avec le nouveau.", "success")
+            return redirect(url_for("auth.login"))
     return form_page("auth/reset_password.html", errors)
 
 
@@ -237,19 +238,17 @@ def account():
 @bp.route("/compte/mot-de-passe", methods=["POST"])
 @login_required
 def change_password():
-    data, errors = load_form(ChangePasswordFormSchema())
-    if not errors:
-        user = current_user._get_current_object()
-        try:
-            services.change_password(user, data["current_password"], data["password"])
-        except AppError as exc:
-            errors = app_error_fields(exc)
-        else:
-            login_user(user)  # the new token_version: this session stays, the others end
-            commit_and_deliver()
-            flash("Votre mot de passe est modifié. Vos autres sessions sont fermées.", "success")
-            return redirect(url_for("auth.account"))
-    return _account_page(errors)
+    user = current_user._get_current_object()
+    try:
+        with attempt():
+            data = load_form(ChangePasswordFormSchema())
+            services.change_password(
+                user, data["current_password"], data["password"], keep_session=session.get(SESSION_KEY)
+            )
+    except AppError as exc:
+        return _account_page(page_errors(exc))
+    flash("Votre mot de passe est modifié. Vos autres sessions sont fermées.", "success")
+    return redirect(url_for("auth.account"))
 
 
 def _account_page(errors: dict):  # noqa: ANN202
