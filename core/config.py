@@ -38,8 +38,10 @@ def load_config() -> dict:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Public base URL, used in e-mailed links when there is no request (CLI, retries).
+        # Public base URL of every absolute link (e-mails, API answers): never the request's Host header.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # How long a link e-mailed to a visitor to download or erase all their data stays valid (seconds).
+        "PRIVACY_LINK_MAX_AGE": int(os.environ.get("PRIVACY_LINK_MAX_AGE", "86400")),
         # Mail: a real SMTP server when MAIL_SERVER is set, else files in MAIL_OUTBOX_DIR.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -102,6 +104,8 @@ def load_config() -> dict:
         # Seconds a client is asked to wait (Retry-After) when the database is unreachable.
         "DATABASE_RETRY_AFTER": int(os.environ.get("DATABASE_RETRY_AFTER", "30")),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Largest request body (413 beyond): an intervention CSV of 2,000 long rows fits; JSON is far smaller.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
         # flask-smorest: the OpenAPI document is generated from the marshmallow schemas.
         "API_TITLE": "Soce — JOU & PMI",
         "API_VERSION": "v1",

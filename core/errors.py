@@ -10,7 +10,7 @@ import logging
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -145,13 +145,15 @@ def _flatten(path: str, errs, out: FieldErrors) -> None:  # noqa: ANN001 - lists
 
 def http_error_response(error: HTTPException):
     status = error.code or 500
+    # What werkzeug says beside the status (a 405's Allow), without its own Content-Type.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if is_api_request():
         data = getattr(error, "data", None) or {}
         fields = flatten_webargs_messages(data["messages"]) if "messages" in data else {}
         message = None if status in HTTP_MESSAGES else error.description
-        return jsonify(error_body(status, message, fields)), status
+        return jsonify(error_body(status, message, fields)), status, headers
     _, message = HTTP_MESSAGES.get(status, ("error", error.description))
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=message), status, headers
 
 
 def _retry_after(response, seconds: int | None):  # noqa: ANN001, ANN202 - a (body, status) pair or Response
@@ -196,6 +198,26 @@ def register_error_handlers(app: Flask) -> None:
 
     for db_error in (OperationalError, InterfaceError, DisconnectionError):
         app.register_error_handler(db_error, handle_database_unavailable)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(IntegrityError)
+    def handle_database_refusal(error: DataError | IntegrityError):
+        """The database refused what a request asked (a value it cannot hold, a constraint: two racing
+        requests on one unique key, a CHECK). Input checks should have said so first; this answer keeps
+        any that slips through a 409/422 in our format rather than a 500, and logs it to be fixed."""
+        log.warning("Refus de la base pendant %s %s", request.method, request.path, exc_info=error)
+        from core.extensions import db
+        from core.mail import forget_queued
+
+        db.session.rollback()
+        forget_queued()
+        if isinstance(error, IntegrityError):
+            failure: AppError = Conflict("La demande contredit l'état actuel des données ; réessayez.")
+        else:
+            failure = ValidationFailed(
+                "Une valeur envoyée ne peut pas être enregistrée.", code="invalid_input"
+            )
+        return handle_app_error(failure)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from core.validation import MAX_INT, BaseSchema, FrenchPhone, LowerEmail, Postcode, Siret, id_field, text
+from core.validation import (
+    MAX_INT,
+    BaseSchema,
+    FrenchPhone,
+    LowerEmail,
+    Postcode,
+    Siret,
+    id_field,
+    line,
+    text,
+)
 from jou.models import AUDIENCE_LABELS, Audience, SiteStatus
 from jou.sectors import SECTORS, sector_label
 
@@ -70,15 +80,16 @@ class SlotInputSchema(BaseSchema):
 
 
 class SiteFieldsSchema(BaseSchema):
-    company_name = text(200)
+    # Names go into mail subjects and headers: one line each.
+    company_name = line(200)
     siret = Siret(required=True, metadata={"description": "14 chiffres, clé de Luhn (exception La Poste)"})
-    name = text(200, metadata={"description": "Nom du site"})
-    street = text(200)
+    name = line(200, metadata={"description": "Nom du site"})
+    street = line(200)
     postcode = Postcode(required=True)
-    city = text(120)
+    city = line(120)
     sector = fields.String(required=True, validate=validate.OneOf(list(SECTORS)))
     description = text(5000, required=False, load_default="")
-    contact_name = text(120)
+    contact_name = line(120)
     contact_email = LowerEmail(required=True, validate=validate.Length(max=254))
     contact_phone = FrenchPhone(required=True)
     slots = fields.List(

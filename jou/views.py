@@ -1,13 +1,14 @@
 """JOU pages: public home, site list and page; factory registration; staff moderation.
 
 Each view: load the object (404) → authorise (403) → validate with the schema (422, French messages
-beside the fields) → call the service → commit once → respond. The rules live in jou.services.
+beside the fields) → call the service → respond; the request's unit of work commits once (core.uow).
+The rules live in jou.services.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError
@@ -19,7 +20,9 @@ from core.auth.models import Role
 from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS, department_name, region_name
-from core.validation import Text, display_phone, form_data
+from core.inputs import load, load_form, page_errors
+from core.uow import attempt
+from core.validation import MAX_INT, MAX_YEAR, MIN_YEAR, Text, display_phone, form_data, query_int
 from jou import services
 from jou.models import AUDIENCE_LABELS, STATUS_LABELS, Audience, Edition, Site, SiteStatus
 from jou.schemas import LocationInputSchema, RejectSchema, SiteInputSchema, SiteQuerySchema
@@ -90,8 +93,8 @@ def my_sites():
     user = require(Role.FACTORY, Role.ADMIN)
     editions = db.session.scalars(select(Edition).order_by(Edition.year.desc())).all()
     current = services.current_edition()
-    year = _positive_int(request.args.get("edition"), current.year if current else 0)
-    filters = services.SiteFilters(edition=year, page=_positive_int(request.args.get("page"), 1), per_page=50)
+    year = query_int("edition", current.year if current else 0, min=MIN_YEAR, max=MAX_YEAR)
+    filters = services.SiteFilters(edition=year, page=query_int("page", 1, min=1, max=MAX_INT), per_page=50)
     return render_template(
         "jou/my_sites.html",
         editions=editions,
@@ -113,13 +116,11 @@ def site_create():
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            data = _load_site_form(request.form)
-            site = services.create_site(user, edition, data)
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc, request.form)
+            with attempt():
+                site = services.create_site(user, edition, _load_site_form(request.form))
+        except AppError as exc:
+            errors = page_errors(exc, _slot_rename(request.form))
         else:
-            db.session.commit()
             flash("Site enregistré en brouillon. Vérifiez-le puis soumettez-le à validation.", "success")
             return redirect(url_for("jou.site_edit", site_id=site.id))
     return _render_site_form(edition, None, values, errors)
@@ -134,13 +135,12 @@ def site_edit(site_id: int):
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            data = _load_site_form(request.form)
-            services.update_site(user, site, data)
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc, request.form)
+            with attempt():
+                services.update_site(user, site, _load_site_form(request.form))
+        except AppError as exc:
+            errors = page_errors(exc, _slot_rename(request.form))
+            site = services.editable_site(user, site_id)
         else:
-            db.session.commit()
             flash("Modifications enregistrées.", "success")
             return redirect(url_for("jou.site_edit", site_id=site.id))
     return _render_site_form(site.edition, site, values, errors)
@@ -151,12 +151,11 @@ def site_submit(site_id: int):
     user = require(Role.FACTORY, Role.ADMIN)
     site = services.editable_site(user, site_id)
     try:
-        services.submit_site(user, site)
+        with attempt():
+            services.submit_site(user, site)
     except AppError as exc:
-        db.session.rollback()
         flash(_one_message(exc), "error")
         return redirect(url_for("jou.site_edit", site_id=site_id))
-    db.session.commit()
     flash("Site soumis à validation : l'équipe Soce va l'examiner.", "success")
     return redirect(url_for("jou.my_sites"))
 
@@ -169,15 +168,14 @@ def site_position(site_id: int):
     values = {"lat": _coordinate(site.lat), "lon": _coordinate(site.lon)}
     if request.method == "POST":
         values = request.form.to_dict()
-        schema = LocationInputSchema()
         try:
-            data = schema.load(form_data(request.form, schema))
-            services.set_site_location(user, site, data["lat"], data["lon"])
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc, request.form)
+            with attempt():
+                data = load_form(LocationInputSchema())
+                services.set_site_location(user, site, data["lat"], data["lon"])
+        except AppError as exc:
+            errors = page_errors(exc)
+            site = services.editable_site(user, site_id)
         else:
-            db.session.commit()
             flash("Position corrigée.", "success")
             return redirect(url_for("jou.site_detail", site_id=site.id))
     status = 422 if errors else 200
@@ -198,12 +196,11 @@ def moderation_approve(site_id: int):
     admin = require(Role.ADMIN)
     site = services.get_site(site_id)
     try:
-        services.approve_site(admin, site)
+        with attempt():
+            services.approve_site(admin, site)
     except AppError as exc:
-        db.session.rollback()
         flash(_one_message(exc), "error")
         return redirect(url_for("jou.moderation"))
-    db.session.commit()
     flash(f"« {site.name} » est publié.", "success")
     return redirect(url_for("jou.moderation"))
 
@@ -212,18 +209,16 @@ def moderation_approve(site_id: int):
 def moderation_reject(site_id: int):
     admin = require(Role.ADMIN)
     site = services.get_site(site_id)
-    schema = RejectSchema()
     try:
-        data = schema.load(form_data(request.form, schema))
-        services.reject_site(admin, site, data["reason"])
-    except (ValidationError, AppError) as exc:
-        db.session.rollback()
-        errors = _page_errors(exc, request.form)
+        with attempt():
+            data = load_form(RejectSchema())
+            services.reject_site(admin, site, data["reason"])
+    except AppError as exc:
+        errors = page_errors(exc)
         if set(errors) <= {"_form"}:
             flash(_one_message(exc), "error")
             return redirect(url_for("jou.moderation"))
         return _render_moderation(site_id, request.form.to_dict(), errors), 422
-    db.session.commit()
     flash(f"« {site.name} » est refusé ; le motif sera communiqué à l'usine.", "success")
     return redirect(url_for("jou.moderation"))
 
@@ -255,10 +250,6 @@ def _list_filters(args: MultiDict) -> tuple[services.SiteFilters, dict]:
         data = schema.load(raw)
     data = {k: v for k, v in data.items() if k in PUBLIC_FILTERS}
     return services.SiteFilters.from_dict(data), {k: v for k, v in raw.items() if k != "page"}
-
-
-def _positive_int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and int(value) > 0 else default
 
 
 def _coordinate(value: float | None) -> str:
@@ -301,7 +292,7 @@ def _load_site_form(form: MultiDict) -> dict:
         _without_blank_choices(form_data(_row_fields(form, row), slot_schema), slot_schema)
         for row in _kept_slot_rows(form)
     ]
-    loaded = schema.load(data)
+    loaded = load(schema, data)
     # The page registers for the edition it shows; the API is where a year may be chosen.
     loaded.pop("edition", None)
     return loaded
@@ -313,38 +304,24 @@ def _without_blank_choices(data: dict, schema: Schema) -> dict:
     return {k: v for k, v in data.items() if v != "" or isinstance(schema.fields.get(k), Text)}
 
 
-def _page_errors(exc: ValidationError | AppError, form: MultiDict) -> dict[str, list[str]]:
-    """Field errors keyed by the form's input names: slots[i].end → slots-<row>-end."""
+SLOT_PATH = re.compile(r"slots\[(\d+)\](?:\.(\w+))?")
+
+
+def _slot_rename(form: MultiDict) -> Callable[[str], str]:
+    """Field errors by the form's input names: slots[i].end → slots-<row>-end, the i-th row sent to the
+    schema (a message about the whole slot: slots-<row>-_schema; an unknown slot: "slots")."""
     rows = _kept_slot_rows(form)
-    if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
-    else:
-        messages = exc.fields or {"_form": [exc.message]}
-    errors: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if key == "slots" and isinstance(value, dict):
-            for index, slot_errors in value.items():
-                row = rows[int(index)] if str(index).isdigit() and int(index) < len(rows) else None
-                for name, msgs in _flat(slot_errors):
-                    target = f"slots-{row}-{name}" if row is not None else "slots"
-                    errors.setdefault(target, []).extend(msgs)
-            continue
-        match = re.fullmatch(r"slots[.\[](\d+)\]?\.(\w+)", str(key))
-        if match and int(match.group(1)) < len(rows):
-            key = f"slots-{rows[int(match.group(1))]}-{match.group(2)}"
-        for name, msgs in _flat(value, key):
-            errors.setdefault(name, []).extend(msgs)
-    return errors
 
+    def rename(name: str) -> str:
+        match = SLOT_PATH.fullmatch(name)
+        if match is None:
+            return name
+        index = int(match.group(1))
+        if index >= len(rows):
+            return "slots"
+        return f"slots-{rows[index]}-{match.group(2) or '_schema'}"
 
-def _flat(value, name: str = "_schema") -> Iterable[tuple[str, list[str]]]:  # noqa: ANN001
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _flat(inner, str(key))
-    elif isinstance(value, list):
-        yield name, [str(m) for m in value]
-    else:
-        yield name, [str(value)]
+    return rename
 
 
 def _one_message(exc: AppError, with_summary: bool = True) -> str:

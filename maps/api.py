@@ -24,7 +24,7 @@ class SiteDataQuerySchema(SiteMapQuerySchema):
 
 
 class NearQuerySchema(SiteDataQuerySchema):
-    postcode = fields.String(metadata={"description": "Code postal de départ"})
+    postcode = fields.String(metadata={"description": "Code postal de départ", "pattern": "^[0-9]{5}$"})
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lon = fields.Float(validate=validate.Range(min=-180, max=180))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -8,6 +8,7 @@ from core.auth.access import roles_required
 from core.auth.models import Role
 from core.errors import ValidationFailed
 from core.geography import DEPARTMENTS, REGIONS
+from core.validation import MAX_YEAR, MIN_YEAR, query_int
 from jou import services
 from jou.sectors import SECTORS, sector_label
 from maps import factories, pmi, transports
@@ -61,8 +62,7 @@ def site_popup(site_id: int):
 
 
 def _year() -> int | None:
-    value = (request.args.get("annee") or "").strip()
-    return int(value) if value.isdigit() else None
+    return query_int("annee", min=MIN_YEAR, max=MAX_YEAR)
 
 
 @bp.route("/carte/pmi")

@@ -11,9 +11,10 @@ from core.auth.models import Role
 from core.errors import ValidationFailed
 from core.exports import attachment
 from core.formatting import paris_today
+from core.validation import MAX_YEAR, MIN_YEAR, query_int
 from stats import charts, dashboard, exports, report
 from stats.dashboard import Breakdown, DashboardView
-from stats.queries import DIMENSIONS, FILTERS
+from stats.dimensions import DIMENSIONS, FILTERS
 from stats.result import PROGRAMMES
 
 bp = Blueprint("stats", __name__)
@@ -50,7 +51,8 @@ def chart_of(breakdown: Breakdown, chart_id: str) -> str:
     girls, boys = dashboard.GENDERS[breakdown.result.programme]
     bars = [charts.Bar(breakdown.row_label(r), (r.female, r.male, r.unspecified)) for r in breakdown.rows]
     title = f"{dashboard.PEOPLE[breakdown.result.programme]} {breakdown.title.lower()}"
-    draw = charts.columns if breakdown.dims[0] in ("year", "edition") else charts.hbars
+    year_over_year = breakdown.dims[0] == dashboard.canonical(breakdown.result.programme, "year")
+    draw = charts.columns if year_over_year else charts.hbars
     return draw(chart_id, title, bars, (girls, boys, "Non précisé"))
 
 
@@ -122,11 +124,12 @@ def summary():
     asked = request.args.get("year", "").strip()
     errors: dict[str, list[str]] = {}
     year = None
-    if asked:
-        if asked.isdigit() and 2000 <= int(asked) <= 2100:
-            year = int(asked)
-        else:
-            errors["year"] = ["Année invalide (ex. 2024)."]
+    try:
+        year = query_int(
+            "year", min=MIN_YEAR, max=MAX_YEAR, strict=True, message="Année invalide (ex. 2024)."
+        )
+    except ValidationFailed as exc:
+        errors = exc.fields
     sections = [] if errors else [_public_section(programme, year) for programme in PROGRAMMES]
     return render_template(
         "stats/summary.html", sections=sections, year=year, errors=errors, asked=asked, chart_of=chart_of

@@ -1,15 +1,24 @@
 """Property-based fuzzing of the JSON API from its own OpenAPI document (schemathesis, in-process WSGI).
 
-Every operation of /api/v1/openapi.json gets valid and invalid input, as an admin, as a factory and
-without a token, on a database that holds a site, slots, bookings, interventions and a transport (path
-parameters point at those real objects half of the time). No answer may be a 5xx; every answer must be
-a documented status with the documented content type and body; every 4xx is our error format. Writes
-happen inside the test's rolled-back transaction (tests/conftest.py), so nothing leaks.
+Every operation of /api/v1/openapi.json gets valid and invalid input, as an admin, a factory, a
+volunteer, an organiser and without a token, on a database that holds a site, slots, bookings,
+interventions and a transport (path parameters point at those real objects half of the time). No answer
+may be a 5xx; every answer must be a documented status with the documented content type and body; every
+4xx is our error format. Writes happen inside the test's rolled-back transaction (tests/conftest.py), so
+nothing leaks.
+
+Then the hostile cases of bench/fuzz.py (the same lists, in-process): a NUL byte, a lone surrogate, a
+CR/LF, 400 digits and '²' in every parameter and body property of every operation, bodies 1,000 levels
+deep, not UTF-8 or past MAX_CONTENT_LENGTH; and every page with the same values in its query string.
+bench/fuzz.py runs far more of both through gunicorn on PostgreSQL (figures in bench/README.md).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -29,17 +38,18 @@ from core.auth.models import Role
 from jou.bookings import services as booking_services
 from jou.bookings import tokens
 from pmi.transports import services as transport_services
-from tests.factories import api_token, make_user
+from tests.factories import PASSWORD, api_token, make_user
 from tests.test_bookings_services import UAI, party, school_class, slots_of
 from tests.test_pmi_interventions import log, make_school, make_volunteer
 from tests.test_transports import make_transport, organiser, stop_data
 
 # Examples per operation and generation mode (valid, invalid), per identity: bounded to stay near a minute.
-# Without a token most answers are a 401, so fewer examples teach as much.
-EXAMPLES = {"admin": 8, "factory": 8, "anonymous": 3}
+# Without a token most answers are a 401, and volunteers and organisers are refused most operations (403):
+# fewer examples teach as much.
+EXAMPLES = {"admin": 8, "factory": 8, "volunteer": 2, "organiser": 2, "anonymous": 3}
 # Answers any operation may give, documented once as the `default` error (ErrorSchema): malformed JSON,
 # no or a bad token, another's object, an unknown id, a wrong method. Any other status must be listed.
-GENERIC = {400, 401, 403, 404, 405}
+GENERIC = {400, 401, 403, 404, 405, 413}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -53,20 +63,24 @@ class Tally:
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
+def _bench_fuzz():  # noqa: ANN202 - the module
+    spec = importlib.util.spec_from_file_location(
+        "bench_fuzz", Path(__file__).parents[1] / "bench" / "fuzz.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = _bench_fuzz()
+
+
 def assert_error_format(response) -> None:  # noqa: ANN001 - a schemathesis Response
     """Every 4xx of the API is {"error": {"code", "message", "fields"?}}, as ErrorSchema documents."""
-    if not 400 <= response.status_code < 500:
-        return
-    assert response.headers.get("content-type", [""])[0].startswith("application/json"), response
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error.get("code"), str) and error["code"], body
-    assert isinstance(error.get("message"), str) and error["message"], body
-    assert set(error) <= {"code", "message", "fields"}, body
-    fields = error.get("fields", {})
-    assert isinstance(fields, dict), body
-    assert all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in fields.values()), body
+    content_type = response.headers.get("content-type", [""])[0]
+    problem = fuzz.error_format_problem(response.status_code, content_type, response.content)
+    assert problem is None, problem
 
 
 def _summary(exc: Exception) -> str:
@@ -89,15 +103,16 @@ def data(app, client, db_session):
     stop = transport_services.add_stop(paris, transport.id, stop_data(make_school(uai=UAI)))
     admin = make_user(Role.ADMIN)
     db_session.flush()
+    users = {"admin": admin, "factory": owner, "volunteer": volunteer, "organiser": paris}
     path_ids = {
         "site_id": site.id, "slot_id": public.id, "token": tokens.manage_token(booking), "uai": UAI,
         "intervention_id": intervention.id, "transport_id": transport.id, "stop_id": stop.id,
     }  # fmt: skip
     return {
         "path_ids": path_ids,
+        "users": users,
         "identities": {
-            "admin": api_token(client, admin.email),
-            "factory": api_token(client, owner.email),
+            **{name: api_token(client, user.email) for name, user in users.items()},
             "anonymous": {},
         },
     }
@@ -116,7 +131,7 @@ def _strategy(operation, path_ids: dict, mode: GenerationMode):  # noqa: ANN001,
     return st.one_of(operation.as_strategy(generation_mode=mode, path_parameters=real), generated)
 
 
-@pytest.mark.parametrize("identity", ["admin", "factory", "anonymous"])
+@pytest.mark.parametrize("identity", ["admin", "factory", "volunteer", "organiser", "anonymous"])
 def test_the_api_never_fails_and_answers_as_documented(schema, data, identity, request):
     tally = Tally()
     problems: list[str] = []
@@ -210,3 +225,52 @@ def test_answers_built_by_hand_are_documented(client):
     for path in ("/api/v1/slots/{slot_id}/checkin-list", "/api/v1/slots/{slot_id}/attendance",
                  "/api/v1/transports/stats"):  # fmt: skip
         assert "application/json" in paths[path]["get"]["responses"]["200"]["content"], path
+
+
+# ---- hostile input: the cases of bench/fuzz.py, in-process ------------------------------------------------
+
+
+def _send(client, case, headers: dict | None = None):  # noqa: ANN001, ANN202 - a HostileCase; a response
+    url = case.path + (f"?{case.query}" if case.query else "")
+    all_headers = {**(headers or {}), **case.headers}
+    return client.open(
+        url, method=case.method, data=case.body, headers=all_headers, content_type=case.content_type
+    )
+
+
+@pytest.mark.parametrize("identity", ["admin", "anonymous"])
+def test_hostile_input_on_every_operation_is_refused_without_a_5xx(app, client, data, identity):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    cases = fuzz.hostile_api_cases(spec, data["path_ids"], app.config["MAX_CONTENT_LENGTH"])
+    assert len(cases) > 1000
+    problems, statuses = [], {}
+    for case in cases:
+        response = _send(client, case, data["identities"][identity])
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        if response.status_code >= 500:
+            problems.append(f"{case.label} → {response.status_code}")
+            continue
+        problem = fuzz.error_format_problem(response.status_code, response.content_type or "", response.data)
+        if problem:
+            problems.append(f"{case.label}: {problem}")
+        label = case.label.rsplit("=", 1)[-1]
+        if response.status_code < 300 and label in fuzz.REFUSED_EVERYWHERE and case.method != "GET":
+            problems.append(f"{case.label}: accepted ({response.status_code})")
+    print(f"\n{identity}: {len(cases)} hostile cases, statuses {dict(sorted(statuses.items()))}")
+    assert problems == [], "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("identity", ["admin", "anonymous"])
+def test_hostile_query_strings_on_every_page_never_get_a_5xx(app, client, data, identity):
+    if identity != "anonymous":
+        user = data["users"][identity]
+        assert client.post("/connexion", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    routes = fuzz.page_routes(app, data["path_ids"])
+    cases = [c for c in fuzz.hostile_page_cases(routes) if " all=" in c.label]  # every parameter at once
+    assert len(routes) > 60 and len(cases) > 300
+    failures = [case.label for case in cases if _send(client, case).status_code >= 500]
+    assert failures == []
+    nul_pages = [case for case in cases if case.label.endswith("all=nul") and case.query]
+    for case in nul_pages:
+        response = _send(client, case)
+        assert response.status_code == 400 and "Caractère non autorisé" in response.get_data(as_text=True)

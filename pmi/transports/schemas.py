@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema, FrenchPhone, text
+from core.validation import BaseSchema, FrenchPhone, Uai, line, text
 from pmi.transports.campuses import CAMPUS_CODES
 from pmi.transports.models import TransportStatus
 
@@ -13,11 +13,18 @@ MAX_COUNT = 200
 MAX_COST = Decimal("99999999.99")  # what the Numeric(10, 2) column holds
 
 
+def clock(**kwargs) -> fields.Time:
+    """A time of day as HH:MM; the document says so (apispec knows no format for it)."""
+    documented = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "07:45"}
+    return fields.Time(format="%H:%M", metadata=documented, **kwargs)
+
+
 class TransportInputSchema(BaseSchema):
     """A transport. Rules that need the database or the date (past date, GR) live in the services."""
 
     regional_group = fields.String(
         load_default=None,
+        validate=validate.Length(max=20),
         metadata={"description": "GR organisateur (l'équipe Soce seulement ; sinon le vôtre)"},
     )
     campus = fields.String(
@@ -26,9 +33,9 @@ class TransportInputSchema(BaseSchema):
         metadata={"description": ", ".join(CAMPUS_CODES)},
     )
     date = fields.Date(required=True)
-    departure_time = fields.Time(required=True, format="%H:%M")
-    return_time = fields.Time(required=True, format="%H:%M")
-    operator = text(200, required=False, load_default="")
+    departure_time = clock(required=True)
+    return_time = clock(required=True)
+    operator = line(200, required=False, load_default="")
     seats = fields.Integer(
         required=True,
         validate=validate.Range(min=1, max=MAX_SEATS, error="Le nombre de places doit être entre 1 et 200."),
@@ -40,7 +47,8 @@ class TransportInputSchema(BaseSchema):
         # apispec would write the Decimal bounds as strings, which is not a valid OpenAPI document
         metadata={"minimum": 0, "maximum": float(MAX_COST)},
     )  # fmt: skip
-    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in TransportStatus]))
+    # Left out, a new transport is planned; never null (the column is NOT NULL, CHECK of the known values).
+    status = fields.String(validate=validate.OneOf([s.value for s in TransportStatus]))
     notes = text(2000, required=False, load_default="")
 
 
@@ -53,13 +61,13 @@ class TransportUpdateSchema(TransportInputSchema):
 
 
 class StopInputSchema(BaseSchema):
-    school_uai = fields.String(required=True, validate=validate.Length(max=20))
-    pickup_time = fields.Time(required=True, format="%H:%M")
+    school_uai = Uai(required=True, validate=validate.Length(max=20))
+    pickup_time = clock(required=True)
     female = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_COUNT))
     male = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_COUNT))
     unspecified = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_COUNT))
     teachers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_COUNT))
-    contact_name = text(120, required=False, load_default="")
+    contact_name = line(120, required=False, load_default="")
     contact_phone = FrenchPhone(load_default=None, allow_none=True)
 
 
