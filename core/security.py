@@ -1,5 +1,6 @@
-"""Web security set once for every response: headers (Content-Security-Policy and friends), the client
-address behind proxies, and rate limits on the forms a robot would hammer.
+"""Web security set once for every response: headers (Content-Security-Policy and friends, and
+Cache-Control on anything personal), the client address behind proxies, and rate limits on the forms a
+robot would hammer.
 
 The policy lets scripts come from this site only. The two kinds of inline script the pages have are
 allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates); there is no
@@ -15,7 +16,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -41,8 +42,31 @@ RATE_LIMITS: dict[str, str] = {
     "bookings.join_waitlist": "RATELIMIT_BOOKING",
     "bookings_api.create_booking": "RATELIMIT_BOOKING",
     "bookings_api.join_waitlist": "RATELIMIT_BOOKING",
+    "privacy.request_link": "RATELIMIT_PASSWORD_RESET",
+    "bookings_api.request_privacy_link": "RATELIMIT_PASSWORD_RESET",
 }
 LIMITED_METHODS = ["POST"]
+
+# Caching. The rule: every response is `Cache-Control: no-store` (no browser disk, no proxy keeps a copy),
+# whatever the view set, except
+#   - static files (their own caching), and
+#   - the endpoints below, public and the same for every visitor, when the request is anonymous: no
+#     account session, no bearer token (a signed-in visitor's page shows their account).
+# So a new route is private until someone lists it here, and a signed link (booking, ticket, personal
+# data) or an account's page never lands in a cache. Listed: public pages, maps, figures and catalogues,
+# none of which names a visitor or a volunteer (`by=volunteer` statistics require a bearer token).
+CACHEABLE_ENDPOINTS = frozenset({
+    "jou.home", "jou.site_list", "jou.site_detail",
+    "maps.factory_map", "maps.site_popup", "maps.pmi_map", "maps.transports_map",
+    "stats.summary",
+    "booking_files.site_feed", "booking_files.region_feed",
+    "api-docs.openapi_json",
+    "editions_api.list_editions", "sites_api.list_sites", "sites_api.get_site", "sites_api.sites_geojson",
+    "schools_api.list_schools", "schools_api.school_detail",
+    "maps_api.site_data", "maps_api.near_sites", "maps_api.pmi_territories", "maps_api.transports_data",
+    "stats_api.programme_stats",
+})  # fmt: skip
+NO_STORE = "no-store"
 
 _NONCE_KEY = "soce.csp_nonce"
 _SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)", re.IGNORECASE)
@@ -58,6 +82,9 @@ def init_app(app: Flask) -> None:
     app.extensions["soce_limiter"] = limiter
     if limiter.enabled:
         _limit_views(app, limiter)
+    unknown = CACHEABLE_ENDPOINTS - set(app.view_functions)
+    if unknown:
+        raise RuntimeError(f"Cacheable views that do not exist: {', '.join(sorted(unknown))}")
     app.after_request(security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonce_scripts"] = nonce_scripts
@@ -147,4 +174,30 @@ def security_headers(response: Response) -> Response:
     max_age = current_app.config.get("HSTS_MAX_AGE", 0)
     if request.is_secure and max_age:
         headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+    cache_control(response)
     return response
+
+
+# --- Cache-Control -------------------------------------------------------------------------------
+
+
+def signed_in() -> bool:
+    """The request speaks for an account: a bearer token, or (pages) a signed-in session."""
+    if request.headers.get("Authorization"):
+        return True
+    if request.path.startswith("/api/"):
+        return False  # the API never reads the session cookie
+    user = g.get("_login_user")
+    return bool(session.get("_user_id")) or bool(user is not None and user.is_authenticated)
+
+
+def is_cacheable(endpoint: str | None) -> bool:
+    """See CACHEABLE_ENDPOINTS for the rule."""
+    return endpoint in CACHEABLE_ENDPOINTS and not signed_in()
+
+
+def cache_control(response: Response) -> None:
+    endpoint = request.endpoint
+    if endpoint == "static" or is_cacheable(endpoint):
+        return
+    response.headers["Cache-Control"] = NO_STORE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import click
@@ -9,7 +10,8 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from core.errors import AppError
-from core.extensions import db
+from core.formatting import french_number
+from core.uow import committed
 from pmi.schools import import_schools, read_annuaire
 
 pmi_cli = AppGroup("pmi", help="Promotion des Métiers de l'Ingénieur : annuaire des établissements.")
@@ -25,25 +27,27 @@ MAX_REJECTIONS_SHOWN = 50
     help="Écrire toutes les lignes rejetées dans ce fichier CSV (ligne;uai;motif).",
 )
 def import_schools_command(file: Path, report: Path | None) -> None:
-    """Upsert schools by UAI from an Annuaire de l'éducation CSV (`;`-separated)."""
+    """Upsert schools by UAI from an Annuaire de l'éducation CSV (`;`-separated). A bad row is reported
+    (line and reason) and skipped; the good ones are imported and the command exits 0."""
     try:
-        encoding, rows = read_annuaire(file)
-        if encoding != "utf-8":
-            click.echo(f"Fichier lu en {encoding} (pas en UTF-8).", err=True)
-        with tqdm(desc="Établissements", unit=" lignes", leave=False) as bar:
-            summary = import_schools(rows, progress=bar.update)
+        with committed():
+            encoding, rows = read_annuaire(file)
+            if encoding != "utf-8":
+                click.echo(f"Fichier lu en {encoding} (pas en UTF-8).", err=True)
+            with tqdm(desc="Établissements", unit=" lignes", leave=False) as bar:
+                summary = import_schools(rows, progress=bar.update)
     except AppError as exc:
         raise click.ClickException(exc.message) from exc
-    db.session.commit()
     for rejection in summary.rejected[:MAX_REJECTIONS_SHOWN]:
         click.echo(f"Rejetée : {rejection}", err=True)
     if len(summary.rejected) > MAX_REJECTIONS_SHOWN:
-        click.echo(f"… et {len(summary.rejected) - MAX_REJECTIONS_SHOWN} autres lignes rejetées.", err=True)
+        more = french_number(len(summary.rejected) - MAX_REJECTIONS_SHOWN)
+        click.echo(f"… et {more} autres lignes rejetées.", err=True)
     if report:
         with open(report, "w", encoding="utf-8", newline="") as handle:
-            handle.write("ligne;uai;motif\n")
-            for rejection in summary.rejected:
-                handle.write(f"{rejection.line};{rejection.uai};{rejection.reason}\n")
+            writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+            writer.writerow(["ligne", "uai", "motif"])
+            writer.writerows((r.line, r.uai, r.reason) for r in summary.rejected)
     click.echo(str(summary))
 
 
@@ -53,24 +57,20 @@ def import_schools_command(file: Path, report: Path | None) -> None:
 def import_interventions_command(file: Path, email: str) -> None:
     """Import a volunteer's spreadsheet (date;type;uai;niveaux;filles;garcons;non_precise;duree_minutes;notes),
     all or nothing: any bad row is reported (line, column, message) and nothing is imported."""
-    from sqlalchemy import func, select
-
-    from core.auth.models import User
+    from core.auth.services import find_user_by_email
     from pmi.interventions import import_csv
 
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = find_user_by_email(email)
     if user is None:
         raise click.ClickException(f"Aucun compte pour {email}.")
     try:
-        with tqdm(total=1, desc="Interventions", leave=False) as bar:
+        with committed(), tqdm(total=1, desc="Interventions", leave=False) as bar:
             summary = import_csv(user, file.read_bytes())
             bar.update()
     except AppError as exc:
-        db.session.rollback()
         for row in getattr(exc, "rows", [])[:MAX_REJECTIONS_SHOWN]:
             click.echo(f"Erreur : {row}", err=True)
         raise click.ClickException(exc.message) from exc
-    db.session.commit()
     click.echo(str(summary))
 
 
@@ -88,16 +88,16 @@ def set_group_command(email: str, group: str, promo: str | None) -> None:
         raise click.ClickException(f"Aucun compte pour {email}.")
     profile = profile_of(user)
     try:
-        save_profile(
-            user,
-            name=user.name,
-            promo=promo if promo is not None else (profile.promo if profile else ""),
-            regional_group=group,
-            phone=profile.phone if profile else None,
-        )
+        with committed():
+            save_profile(
+                user,
+                name=user.name,
+                promo=promo if promo is not None else (profile.promo if profile else ""),
+                regional_group=group,
+                phone=profile.phone if profile else None,
+            )
     except AppError as exc:
         raise click.ClickException(
             " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
         ) from exc
-    db.session.commit()
     click.echo(f"{user.email} : groupe régional {group}.")

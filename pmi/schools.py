@@ -1,27 +1,36 @@
 """The schools directory: import of the Annuaire de l'éducation CSV, search and lookup by UAI.
 
 The import reads the ministry's export (`;`, UTF-8 with or without BOM; a Latin-1 re-save is read as
-such), checks the header before touching the database, rejects bad rows with their line number instead
-of aborting, and upserts by UAI in batches: a second run of the same file changes nothing.
+such), checks the header before touching the database, and upserts by UAI in batches: a second run of
+the same file changes nothing. One bad row never costs the others: every row is validated in full
+before anything is written (a line the CSV reader cannot read, a NUL byte, a count that is no number or
+would overflow the column, a bad UAI or coordinates), and rejected with its line number and a French
+reason; a batch the database still refuses is written again row by row, each in its own SAVEPOINT, so
+only the guilty row is lost.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from marshmallow import ValidationError
 from sqlalchemy import and_, case, or_, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.formatting import french_number
 from core.geography.bulk import batches, upsert
 from core.geography.names import fold
 from core.geography.territories import COLLECTIVITIES, DEPARTMENTS, region_of_department
-from core.identifiers import UAI_LETTERS, normalise_uai
+from core.identifiers import normalise_uai
 from core.models import utcnow
+from core.validation import valid_uai
 from pmi.models import School, SchoolKind, SchoolSector
 
 SEPARATOR = ";"
@@ -45,6 +54,17 @@ DATA_COLUMNS = (
 VOCATIONAL_NATURES = {"320", "334"}
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
+# The largest lycées count a few thousand pupils; anything beyond is a typing or export error (and a
+# number past 2^31 would not even fit the column).
+MAX_PUPILS = 100_000
+# Rows per multi-row upsert, each batch in a SAVEPOINT.
+WRITE_BATCH = 2000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plural(n: int, singular: str, plural: str) -> str:
+    """ "0 ligne rejetée", "1 234 lignes rejetées" (French: 0 and 1 take the singular)."""
+    return f"{french_number(n)} {singular if n <= 1 else plural}"
 
 
 @dataclass
@@ -52,6 +72,12 @@ class Rejection:
     line: int
     uai: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # What the file held in the UAI cell, shown in a terminal and a report: no control byte, not a
+        # whole garbage cell.
+        uai = _CONTROL.sub("?", self.uai)
+        self.uai = uai if len(uai) <= 12 else f"{uai[:12]}…"
 
     def __str__(self) -> str:
         return f"ligne {self.line} ({self.uai or 'sans UAI'}) : {self.reason}"
@@ -67,15 +93,25 @@ class SchoolImportSummary:
     rejected: list[Rejection] = field(default_factory=list)
     encoding: str = "utf-8"
 
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
     def __str__(self) -> str:
+        """ "10 lignes lues : 6 établissements importés (6 créés, 0 mis à jour, 0 inchangé), 4 lignes
+        rejetées." — numbers the French way (1 234, with a narrow no-break space)."""
+        merged = (
+            f", {_plural(self.merged, 'ligne fusionnée', 'lignes fusionnées')} (établissement sur "
+            "plusieurs lignes)"
+            if self.merged
+            else ""
+        )
         return (
-            f"{self.read} lignes lues : {self.created} établissements créés, {self.updated} mis à jour, "
-            f"{self.unchanged} inchangés, {len(self.rejected)} lignes rejetées"
-            + (
-                f", {self.merged} lignes fusionnées (établissement sur plusieurs lignes)."
-                if self.merged
-                else "."
-            )
+            f"{_plural(self.read, 'ligne lue', 'lignes lues')} : "
+            f"{_plural(self.imported, 'établissement importé', 'établissements importés')} "
+            f"({_plural(self.created, 'créé', 'créés')}, {french_number(self.updated)} mis à jour, "
+            f"{_plural(self.unchanged, 'inchangé', 'inchangés')}), "
+            f"{_plural(len(self.rejected), 'ligne rejetée', 'lignes rejetées')}{merged}."
         )
 
 
@@ -126,7 +162,15 @@ def read_annuaire(path: str | Path, encoding: str | None = None) -> tuple[str, I
         with open(path, encoding=encoding, newline="") as handle:
             reader = csv.DictReader(handle, fieldnames=header, delimiter=SEPARATOR)
             next(reader)  # the header, checked above
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    # The reader has consumed the bad line and goes on with the next one.
+                    yield reader.reader.line_num, UnreadableRow(_unreadable(exc))
+                    continue
                 # line_num counts physical lines read so far (a quoted cell may hold a newline).
                 yield reader.line_num, row
 
@@ -138,6 +182,20 @@ def read_annuaire(path: str | Path, encoding: str | None = None) -> tuple[str, I
 
 class RowRejected(ValueError):
     pass
+
+
+class UnreadableRow(dict):
+    """A line the CSV reader could not read: no cells, only why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def _unreadable(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"ligne illisible (cellule de plus de {french_number(csv.field_size_limit())} caractères)"
+    return "ligne illisible (CSV mal formé)"
 
 
 def normalise_department(code: str | None) -> str:
@@ -188,15 +246,36 @@ def _clean(value: str | None, length: int) -> str | None:
     return value[:length] or None
 
 
+def _pupils(value: str | None) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    shown = value if len(value) <= 12 else f"{value[:12]}…"
+    if not (value.isascii() and value.isdigit()):
+        raise RowRejected(f"nombre d'élèves invalide (« {shown} » : un nombre entier est attendu)")
+    # Compared as text first: int() of a 5,000-digit cell would itself raise.
+    if len(value.lstrip("0")) > len(str(MAX_PUPILS)) or int(value) > MAX_PUPILS:
+        raise RowRejected(f"nombre d'élèves invalide (« {shown} » : au plus {french_number(MAX_PUPILS)})")
+    return int(value)
+
+
 def school_row(row: dict) -> dict:
-    """The `schools` columns of one Annuaire row; RowRejected says why a row cannot be kept."""
+    """The `schools` columns of one Annuaire row; RowRejected says why a row cannot be kept.
+
+    Whatever passes here fits the table (lengths, CHECKs, integer range, no NUL byte), so the database
+    has no reason left to refuse it."""
+    if isinstance(row, UnreadableRow):
+        raise RowRejected(row.reason)
     if None in row:  # DictReader puts surplus cells under the key None
         raise RowRejected("plus de colonnes que l'en-tête")
-    uai = normalise_uai(row.get("Identifiant_de_l_etablissement"))
-    if not (len(uai) == 8 and uai[:7].isdigit() and uai[7].isalpha()):
-        raise RowRejected("UAI invalide (7 chiffres et une lettre attendus)")
-    if UAI_LETTERS[int(uai[:7]) % 23] != uai[7]:
-        raise RowRejected("UAI invalide (lettre de contrôle)")
+    for column, value in row.items():
+        # PostgreSQL's text refuses NUL, and no cell of the Annuaire holds one: a corrupt line.
+        if value and "\x00" in value:
+            raise RowRejected(f"caractère nul (octet 0) dans la colonne {column}")
+    try:
+        uai = valid_uai(row.get("Identifiant_de_l_etablissement"))
+    except ValidationError as exc:
+        raise RowRejected(exc.messages[0]) from exc
     name = _clean(row.get("Nom_etablissement"), 200)
     if not name:
         raise RowRejected("nom manquant")
@@ -215,7 +294,7 @@ def school_row(row: dict) -> dict:
         raise RowRejected("coordonnées invalides (latitude ou longitude seule)")
     postcode = next((row[c].strip() for c in POSTCODE_COLUMNS if row.get(c)), "")
     commune = (row.get("Code_commune") or "").strip().upper()
-    pupils = (row.get("Nombre_d_eleves") or "").strip()
+    pupils = _pupils(row.get("Nombre_d_eleves"))
     name_key = fold(name)[:200]
     return {
         "uai": uai,
@@ -223,7 +302,7 @@ def school_row(row: dict) -> dict:
         "kind": school_kind(row).value,
         "sector": sector.value,
         "street": _clean(row.get("Adresse_1"), 300),
-        "postcode": postcode if len(postcode) == 5 and postcode.isdigit() else None,
+        "postcode": postcode if len(postcode) == 5 and postcode.isascii() and postcode.isdigit() else None,
         "city": city,
         "commune_insee": commune if len(commune) == 5 else None,
         "department": department,
@@ -233,7 +312,7 @@ def school_row(row: dict) -> dict:
         "lat": lat,
         "lon": lon,
         "open": (row.get("etat") or "OUVERT").strip().upper() == "OUVERT",
-        "pupils": int(pupils) if pupils.isdigit() else None,
+        "pupils": pupils,
         "name_key": name_key,
         "search_key": f"{name_key} {fold(city)} {uai.lower()}"[:320],
     }
@@ -269,6 +348,7 @@ def import_schools(
     """
     summary = SchoolImportSummary()
     parsed: dict[str, dict] = {}
+    first_line: dict[str, int] = {}
     for line, row in rows:
         summary.read += 1
         if progress and summary.read % 1000 == 0:
@@ -283,6 +363,7 @@ def import_schools(
             summary.merged += 1
             school = merge_lines(parsed[school["uai"]], school)
         parsed[school["uai"]] = school
+        first_line.setdefault(school["uai"], line)
     if progress:
         progress(summary.read % 1000)
 
@@ -304,10 +385,38 @@ def import_schools(
             writes.append({**school, "created_at": now, "updated_at": now})
         else:
             summary.unchanged += 1
-    upsert(table, writes, keys=["uai"], update=[*DATA_COLUMNS, "updated_at"])
+    for refused in _write(writes):
+        uai = refused["uai"]
+        summary.rejected.append(Rejection(first_line[uai], uai, "refusée par la base de données"))
+        if uai in existing:
+            summary.updated -= 1
+        else:
+            summary.created -= 1
     db.session.flush()
     summary.rejected.sort(key=lambda r: r.line)
     return summary
+
+
+def _upsert_schools(rows: list[dict]) -> None:
+    upsert(School.__table__, rows, keys=["uai"], update=[*DATA_COLUMNS, "updated_at"])
+
+
+def _write(writes: list[dict]) -> list[dict]:
+    """Upsert in batches, each in a SAVEPOINT; a batch the database refuses (a row school_row should
+    have rejected) is written again row by row. Returns the rows refused."""
+    refused: list[dict] = []
+    for batch in batches(writes, WRITE_BATCH):
+        try:
+            with db.session.begin_nested():
+                _upsert_schools(list(batch))
+        except (IntegrityError, DataError):
+            for school in batch:
+                try:
+                    with db.session.begin_nested():
+                        _upsert_schools([school])
+                except (IntegrityError, DataError):
+                    refused.append(school)
+    return refused
 
 
 def import_schools_file(

@@ -105,7 +105,7 @@ def test_booking_ics_route(client, db_session):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     assert response.headers["Content-Disposition"] == f'attachment; filename="visite-usine-{booking.id}.ics"'
-    assert "private" in response.headers["Cache-Control"]
+    assert response.headers["Cache-Control"] == "no-store"
     assert the_event(parse(response.data))["UID"] == the_event(parse(booking_ics(booking)))["UID"]
 
     token = manage_token(booking)

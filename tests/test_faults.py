@@ -199,7 +199,7 @@ def test_simultaneous_sign_ups_make_one_account_and_no_server_error(app, committ
     db.session.remove()
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
     # Each gets the "check your e-mail" page; on SQLite a writer that lost its snapshot may be told to retry.
-    assert set(statuses) <= {302, 503} and 500 not in statuses, statuses
+    assert set(statuses) <= {302, 409, 503} and 500 not in statuses, statuses
     if db.engine.dialect.name == "postgresql":
         assert set(statuses) == {302}
 

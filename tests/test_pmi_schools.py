@@ -17,9 +17,13 @@ from sqlalchemy import func, select
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.identifiers import uai_is_valid
+from core.validation import UAI_MESSAGE
 from fixtures.loader import SCHOOLS_FILE
+from pmi import schools as schools_module
 from pmi.models import School
 from pmi.schools import (
+    Rejection,
+    SchoolImportSummary,
     get_school,
     import_schools_file,
     normalise_department,
@@ -31,6 +35,7 @@ from tests.conftest import SHARED_DATA
 
 SMALL = Path(__file__).parent / "data" / "schools" / "annuaire_small.csv"
 SAMPLE = SHARED_DATA / "schools-sample.csv"
+GOOD_UAIS = {"0350774B", "0350050P", "0352247C", "0353067U", "6200005L", "9710006E"}
 ALL_REGIONS = {
     "11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94", "01", "02", "03", "04", "06",
 }  # fmt: skip
@@ -72,7 +77,7 @@ def test_small_file_imports_good_rows_and_reports_bad_ones_by_line(db_session):
     summary = import_schools_file(SMALL)
     assert (summary.read, summary.created, summary.updated, summary.unchanged) == (10, 6, 0, 0)
     assert [(r.line, r.reason) for r in summary.rejected] == [
-        (6, "UAI invalide (lettre de contrôle)"),
+        (6, UAI_MESSAGE),
         (7, "nom manquant"),
         (8, "coordonnées invalides"),
         (9, "département inconnu (099)"),
@@ -106,14 +111,14 @@ def test_cli_prints_rejections_and_summary_and_writes_the_report(app, db_session
     report = tmp_path / "rejets.csv"
     result = run_cli(app, SMALL, "--report", report)
     assert result.exit_code == 0, result.output
-    assert "ligne 6 (0350001B) : UAI invalide (lettre de contrôle)" in result.output
+    assert f"ligne 6 (0350001B) : {UAI_MESSAGE}" in result.output
     assert result.output.strip().splitlines()[-1] == (
-        "10 lignes lues : 6 établissements créés, 0 mis à jour, 0 inchangés, 4 lignes rejetées."
+        "10 lignes lues : 6 établissements importés (6 créés, 0 mis à jour, 0 inchangé), 4 lignes rejetées."
     )
     lines = report.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "ligne;uai;motif" and lines[2] == "7;0350002M;nom manquant" and len(lines) == 5
     again = run_cli(app, SMALL)
-    assert "0 établissements créés, 0 mis à jour, 6 inchangés" in again.output
+    assert "6 établissements importés (0 créé, 0 mis à jour, 6 inchangés)" in again.output
 
 
 def test_bom_and_latin1_files_are_read_with_their_accents(db_session, tmp_path):
@@ -126,6 +131,90 @@ def test_bom_and_latin1_files_are_read_with_their_accents(db_session, tmp_path):
     summary = import_schools_file(latin1)
     assert summary.encoding == "cp1252" and summary.unchanged == 6
     assert get_school("0350050P").city == "Tinténiac"
+
+
+def _small_rows() -> tuple[list[str], list[dict]]:
+    with open(SMALL, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=";")
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_each_bad_row_is_rejected_with_its_line_and_the_good_ones_are_imported(app, db_session, tmp_path):
+    """One bad cell used to abort the whole file (a NUL refused by PostgreSQL, a count overflowing the
+    column, int() of "²"): now each line stands alone."""
+    header, rows = _small_rows()
+    good = [row for row in rows if row["Identifiant_de_l_etablissement"] in GOOD_UAIS]
+    redon = good[0]
+    bad = {
+        "nul": {**redon, "Nom_etablissement": "Lycée\x00Saint-Sauveur"},
+        "words": {**redon, "Nombre_d_eleves": "douze"},
+        "huge": {**redon, "Nombre_d_eleves": "9" * 400},
+        "superscript": {**redon, "Nombre_d_eleves": "²³"},
+        "too many": {**redon, "Nombre_d_eleves": "100001"},
+        "coordinates": {**redon, "latitude": "nan"},
+        "overflowing coordinates": {**redon, "longitude": "1" * 400},
+        "long cell": {**redon, "Adresse_1": "x" * 200_000},
+    }
+    path = tmp_path / "annuaire.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, delimiter=";", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(good[:3])  # lines 2–4
+        writer.writerows(bad.values())  # lines 5–12
+        handle.write("0350001X\n")  # line 13: a lone bad UAI
+        writer.writerows(good[3:])  # lines 14–16
+    report = tmp_path / "rejets.csv"
+
+    result = run_cli(app, path, "--report", report)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "15 lignes lues : 6 établissements importés (6 créés, 0 mis à jour, 0 inchangé), 9 lignes rejetées."
+    )
+    assert school_count() == 6 and get_school("0350774B").pupils == 910
+    with open(report, encoding="utf-8", newline="") as handle:
+        rejected = [(int(r["ligne"]), r["uai"], r["motif"]) for r in csv.DictReader(handle, delimiter=";")]
+    assert rejected == [
+        (5, "0350774B", "caractère nul (octet 0) dans la colonne Nom_etablissement"),
+        (6, "0350774B", "nombre d'élèves invalide (« douze » : un nombre entier est attendu)"),
+        (7, "0350774B", "nombre d'élèves invalide (« 999999999999… » : au plus 100\u202f000)"),
+        (8, "0350774B", "nombre d'élèves invalide (« ²³ » : un nombre entier est attendu)"),
+        (9, "0350774B", "nombre d'élèves invalide (« 100001 » : au plus 100\u202f000)"),
+        (10, "0350774B", "coordonnées invalides"),
+        (11, "0350774B", "coordonnées invalides"),
+        (12, "", "ligne illisible (cellule de plus de 131\u202f072 caractères)"),
+        (13, "0350001X", UAI_MESSAGE),
+    ]
+    assert f"Rejetée : ligne 13 (0350001X) : {UAI_MESSAGE}" in result.output
+
+
+def test_a_row_the_database_refuses_costs_only_that_row(db_session, monkeypatch):
+    """Should a row pass the checks and still be refused (here a negative count forced past them), its
+    batch is written again row by row, each in a SAVEPOINT: the other schools are imported."""
+    real_school_row = schools_module.school_row
+
+    def leaky_school_row(row: dict) -> dict:
+        school = real_school_row(row)
+        return {**school, "pupils": -1} if school["uai"] == "0350050P" else school
+
+    monkeypatch.setattr(schools_module, "school_row", leaky_school_row)
+    summary = import_schools_file(SMALL)
+    assert (summary.created, summary.updated, summary.unchanged) == (5, 0, 0)
+    assert (3, "0350050P", "refusée par la base de données") in [
+        (r.line, r.uai, r.reason) for r in summary.rejected
+    ]
+    assert school_count() == 5 and get_school("0350774B").pupils == 910
+    with pytest.raises(NotFound):
+        get_school("0350050P")
+
+
+def test_summary_counts_the_french_way():
+    summary = SchoolImportSummary(read=1_237, created=1_200, updated=34, unchanged=1, merged=1)
+    summary.rejected = [Rejection(line, "", "nom manquant") for line in (2, 3)]
+    assert str(summary) == (
+        "1\u202f237 lignes lues : 1\u202f235 établissements importés (1\u202f200 créés, 34 mis à jour, "
+        "1 inchangé), 2 lignes rejetées, 1 ligne fusionnée (établissement sur plusieurs lignes)."
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,7 @@ FEED_MAX_AGE = 15 * 60
 
 
 def _private(response: Response) -> Response:
-    # A ticket or a booking is one person's: no shared cache may keep it.
-    response.headers["Cache-Control"] = "private, max-age=300"
+    # A ticket or a booking is one person's: core.security answers it `no-store` (not a public route).
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -1,8 +1,8 @@
 """JSON API of campus transports: /api/v1/transports, their stops, and their numbers.
 
 Organisers of a GR manage its transports, the Soce team all; other roles get 403, another GR's transport
-404. Changes of stops commit the read transaction of the authentication before they start, so that on
-SQLite they begin with the transport's write lock (see pmi.transports.services).
+404. Every change of a transport or of its stops begins with the transport's lock, taken by the service
+(pmi.transports.services); the request's unit of work commits once (core.uow).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from flask import jsonify
 from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
 from core.auth.models import User
-from core.extensions import db
 from pmi.transports import services
 from pmi.transports.schemas import (
     StopInputSchema,
@@ -33,16 +32,6 @@ transports_blp = api_blueprint(
 )
 
 
-def _committed(action: Callable[[], object]) -> object:
-    try:
-        result = action()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return result
-
-
 def managers(view: Callable) -> Callable:
     """401/403, and 404 for a transport of another GR, before the body is even read (decorate above
     @blp.arguments): a refused caller learns nothing from validation errors."""
@@ -55,11 +44,6 @@ def managers(view: Callable) -> Callable:
         return view(*args, user=user, **kwargs)
 
     return wrapped
-
-
-def _fresh_start() -> None:
-    """End the read transaction of the authentication: the change must begin with its lock."""
-    db.session.commit()
 
 
 @transports_blp.route("", methods=["GET"])
@@ -80,7 +64,7 @@ def list_transports(args: dict, *, user: User):
 @transports_blp.arguments(TransportInputSchema)
 def create_transport(payload: dict, *, user: User):
     """Crée un transport pour votre GR (l'équipe Soce indique `regional_group`)."""
-    return _committed(lambda: services.create_transport(user, payload))
+    return services.create_transport(user, payload)
 
 
 @transports_blp.route("/stats", methods=["GET"])
@@ -111,13 +95,7 @@ def get_transport(transport_id: int, *, user: User):
 @transports_blp.arguments(TransportUpdateSchema)
 def update_transport(payload: dict, transport_id: int, *, user: User):
     """Modifie un transport (statut, horaires, places…) ; moins de places que d'occupées est refusé."""
-    _fresh_start()
-
-    def change():  # noqa: ANN202
-        services.lock_transport(transport_id)
-        return services.update_transport(user, services.managed_transport(user, transport_id), payload)
-
-    return _committed(change)
+    return services.update_transport(user, services.locked_transport(user, transport_id), payload)
 
 
 @transports_blp.route("/<int:transport_id>", methods=["DELETE"])
@@ -126,7 +104,7 @@ def update_transport(payload: dict, transport_id: int, *, user: User):
 @managers
 def delete_transport(transport_id: int, *, user: User):
     """Supprime un transport et ses arrêts."""
-    _committed(lambda: services.delete_transport(services.managed_transport(user, transport_id)))
+    services.delete_transport(user, transport_id)
     return "", 204
 
 
@@ -147,8 +125,7 @@ def list_stops(transport_id: int, *, user: User):
 @transports_blp.arguments(StopInputSchema)
 def add_stop(payload: dict, transport_id: int, *, user: User):
     """Ajoute un arrêt (établissement par UAI) ; élèves + enseignants ne dépassent jamais les places."""
-    _fresh_start()
-    return _committed(lambda: services.add_stop(user, transport_id, payload))
+    return services.add_stop(user, transport_id, payload)
 
 
 @transports_blp.route("/<int:transport_id>/stops/<int:stop_id>", methods=["PATCH"])
@@ -159,8 +136,7 @@ def add_stop(payload: dict, transport_id: int, *, user: User):
 def update_stop(payload: dict, transport_id: int, stop_id: int, *, user: User):
     """Modifie un arrêt : effectifs prévus (dans la limite des places), horaire, contact, ou effectifs
     réels après le voyage (`actual_female`, `actual_male`, `actual_unspecified`, `actual_teachers`)."""
-    _fresh_start()
-    return _committed(lambda: services.update_stop(user, transport_id, stop_id, payload))
+    return services.update_stop(user, transport_id, stop_id, payload)
 
 
 @transports_blp.route("/<int:transport_id>/stops/<int:stop_id>", methods=["DELETE"])
@@ -168,8 +144,7 @@ def update_stop(payload: dict, transport_id: int, stop_id: int, *, user: User):
 @managers
 def delete_stop(transport_id: int, stop_id: int, *, user: User):
     """Supprime un arrêt et rend ses places."""
-    _fresh_start()
-    _committed(lambda: services.delete_stop(user, transport_id, stop_id))
+    services.delete_stop(user, transport_id, stop_id)
     return "", 204
 
 

@@ -8,11 +8,17 @@ Seats: a stop takes `pupils + teachers` seats through one conditional UPDATE of 
 (`WHERE seats_taken + :n <= seats`) with a row-count check — never read-then-write — so two organisers
 adding stops at once cannot overfill the bus; the CHECK `seats_taken <= seats` is the safety net.
 On SQLite a transaction that read and then writes fails at once when another writer committed in
-between, so every change of stops *begins* with a write on the transport row (`lock_transport`, like
-`BEGIN IMMEDIATE`), and callers end any read transaction first (the views commit after authorising). On
+between, so every change of stops *begins* by making its transaction the writer (`core.locking.lock`, like
+`BEGIN IMMEDIATE`; a transaction that has only read so far, the authorisation's, is ended first). On
 PostgreSQL the change begins with `SELECT … FOR UPDATE` of the transport: an edit of a stop computes its
 difference in seats from the stop as committed, never from a copy read before another editor's commit
 (the conditional UPDATE alone would not protect that read).
+
+Every change of a transport or of its stops — add, edit, delete a stop, record the actual counts, edit
+or delete the transport — takes that lock first (`locked_transport`), and reads the transport and its
+stops only then, afresh. One lock order, the transport then its stops, so two changes never deadlock:
+a deletion that removed the stops first and then waited for the transport, while an edit held the
+transport and waited for a stop, did (PostgreSQL aborted one of them).
 """
 
 from __future__ import annotations
@@ -20,15 +26,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import distinct, false, func, select, text, true, update
+from marshmallow import ValidationError
+from sqlalchemy import distinct, false, func, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from core import locking
 from core.auth.models import Role, User
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.geography import region_name
 from core.geography.models import RegionalGroup
-from core.identifiers import normalise_uai, uai_is_valid
+from core.validation import valid_uai
 from pmi.interventions import paris_today
 from pmi.models import School
 from pmi.transports.campuses import BY_CODE, campus_label
@@ -65,22 +73,21 @@ def visible_clause(user: User | None) -> ColumnElement[bool]:
     return Transport.regional_group_code == gr if gr else false()
 
 
-def managed_transport(user: User, transport_id: int) -> Transport:
-    """404 for a transport of another GR (its existence stays private)."""
-    transport = db.session.scalar(select(Transport).where(Transport.id == transport_id, visible_clause(user)))
+def managed_transport(user: User, transport_id: int, *, fresh: bool = False) -> Transport:
+    """404 for a transport of another GR (its existence stays private). `fresh`: read again even if the
+    session holds a copy (one loaded before a lock was taken)."""
+    stmt = select(Transport).where(Transport.id == transport_id, visible_clause(user))
+    transport = db.session.scalar(stmt.execution_options(populate_existing=fresh))
     if transport is None:
         raise NotFound("Transport introuvable.")
     return transport
 
 
-def lock_transport(transport_id: int) -> None:
-    """Hold the transport row before reading its stops (see module doc): one change of a bus at a time."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            text("UPDATE transports SET seats_taken = seats_taken WHERE id = :id"), {"id": transport_id}
-        )
-    else:
-        db.session.execute(select(Transport.id).where(Transport.id == transport_id).with_for_update())
+def locked_transport(user: User, transport_id: int) -> Transport:
+    """The transport under its lock, read after the lock was taken: where every change starts (one change
+    of a bus at a time, see module doc)."""
+    locking.lock(Transport, transport_id)
+    return managed_transport(user, transport_id, fresh=True)
 
 
 # ---------------------------------------------------------------------------------------------- transports
@@ -134,7 +141,8 @@ def create_transport(user: User, data: dict, today: dt.date | None = None) -> Tr
 
 
 def update_transport(user: User, transport: Transport, changes: dict) -> Transport:
-    """Change any field; fewer seats than already taken is refused (by a conditional UPDATE)."""
+    """Change any field; fewer seats than already taken is refused (by a conditional UPDATE). The
+    transport comes from `locked_transport`."""
     errors: dict[str, list[str]] = {}
     if "regional_group" in changes:
         if not user.is_admin and changes["regional_group"] != transport.regional_group_code:
@@ -167,8 +175,9 @@ def update_transport(user: User, transport: Transport, changes: dict) -> Transpo
     return transport
 
 
-def delete_transport(transport: Transport) -> None:
-    db.session.delete(transport)
+def delete_transport(user: User, transport_id: int) -> None:
+    """The transport and its stops; the transport's lock first, like every change of its stops."""
+    db.session.delete(locked_transport(user, transport_id))
     db.session.flush()
 
 
@@ -176,9 +185,10 @@ def delete_transport(transport: Transport) -> None:
 
 
 def _school(uai: str | None) -> School:
-    code = normalise_uai(uai or "")
-    if not uai_is_valid(code):
-        raise ValidationFailed.on("school_uai", "UAI invalide : 7 chiffres et une lettre de contrôle.")
+    try:
+        code = valid_uai(uai)
+    except ValidationError as exc:
+        raise ValidationFailed(fields={"school_uai": exc.messages}) from exc
     school = db.session.scalar(select(School).where(School.uai == code))
     if school is None:
         raise ValidationFailed.on("school_uai", f"Établissement inconnu dans l'annuaire (UAI {code}).")
@@ -213,8 +223,7 @@ def _check_counts(data: dict) -> None:
 
 def add_stop(user: User, transport_id: int, data: dict) -> TransportStop:
     """Append a pickup stop; the seats are taken atomically. Starts with the transport's lock."""
-    lock_transport(transport_id)
-    transport = managed_transport(user, transport_id)
+    transport = locked_transport(user, transport_id)
     school = _school(data.get("school_uai"))
     _check_counts(data)
     _take(transport, sum(data.get(name, 0) for name in STOP_FIELDS))
@@ -239,8 +248,12 @@ def add_stop(user: User, transport_id: int, data: dict) -> TransportStop:
 
 
 def _stop_of(transport: Transport, stop_id: int) -> TransportStop:
+    """The stop as committed (read under the transport's lock): its seats are what the difference is
+    computed from."""
     stop = db.session.scalar(
-        select(TransportStop).where(TransportStop.id == stop_id, TransportStop.transport_id == transport.id)
+        select(TransportStop)
+        .where(TransportStop.id == stop_id, TransportStop.transport_id == transport.id)
+        .execution_options(populate_existing=True)
     )
     if stop is None:
         raise NotFound("Arrêt introuvable.")
@@ -250,8 +263,7 @@ def _stop_of(transport: Transport, stop_id: int) -> TransportStop:
 def update_stop(user: User, transport_id: int, stop_id: int, changes: dict) -> TransportStop:
     """Change a stop (school, time, planned or actual counts); the difference in seats is taken or given
     back atomically."""
-    lock_transport(transport_id)
-    transport = managed_transport(user, transport_id)
+    transport = locked_transport(user, transport_id)
     stop = _stop_of(transport, stop_id)
     if "school_uai" in changes:
         stop.school_id = _school(changes["school_uai"]).id
@@ -273,8 +285,7 @@ def update_stop(user: User, transport_id: int, stop_id: int, changes: dict) -> T
 
 
 def delete_stop(user: User, transport_id: int, stop_id: int) -> None:
-    lock_transport(transport_id)
-    transport = managed_transport(user, transport_id)
+    transport = locked_transport(user, transport_id)
     stop = _stop_of(transport, stop_id)
     _take(transport, -stop.seats_used)
     db.session.delete(stop)
@@ -295,8 +306,8 @@ def delete_stop(user: User, transport_id: int, stop_id: int) -> None:
 def record_actuals(user: User, transport_id: int, counts: dict[int, dict]) -> Transport:
     """After the trip: the actual counts of each stop ({stop_id: {actual_female, …}}); the planned counts
     stay as they were. The transport is marked done."""
-    lock_transport(transport_id)
-    transport = managed_transport(user, transport_id)
+    transport = locked_transport(user, transport_id)
+    db.session.expire(transport, ["stops"])  # the stops as committed, read under the lock
     stops = {stop.id: stop for stop in transport.stops}
     for stop_id, values in counts.items():
         stop = stops.get(stop_id)

@@ -2,29 +2,30 @@
 (manifest to print, CSV, .ics, route diagram), actual counts after the trip, numbers.
 
 Each view: load (404) → authorise (403) → validate with the schema (422, French messages beside the
-fields) → call the service → commit once → respond. The rules live in pmi.transports.services.
+fields) → call the service → respond; the request's unit of work commits once (core.uow). The rules, and
+the transport's lock that every change begins with, live in pmi.transports.services.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
-from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from core.auth.access import require
 from core.auth.models import User
 from core.errors import AppError
 from core.exports import attachment
-from core.extensions import db
 from core.geography.groups import regional_groups
-from core.validation import form_data
+from core.inputs import load_form, page_errors
+from core.uow import attempt
+from core.validation import parse_int
 from maps.routes import route_map
 from pmi.transports import documents, services
 from pmi.transports.campuses import BY_CODE, CAMPUSES
 from pmi.transports.models import STATUS_LABELS, Transport
 from pmi.transports.schemas import StopInputSchema, TransportInputSchema, TransportUpdateSchema
-from pmi.views import _page_errors, _recent_years, _year
+from pmi.views import UAI_IN_TEXT, input_name, recent_years, requested_year
 
 bp = Blueprint("transports", __name__)
 
@@ -45,11 +46,11 @@ def _manager() -> User:
 @bp.route(PREFIX)
 def transport_list():
     user = _manager()
-    year = _year(request.args.get("annee"))
+    year = requested_year()
     return render_template(
         "pmi/transports/list.html",
         year=year,
-        years=_recent_years(),
+        years=recent_years(),
         transports=services.list_transports(user, year=year),
         totals=services.stats(user, year=year)["total"],
         no_group=not user.is_admin and services.organiser_group(user) is None,
@@ -66,13 +67,12 @@ def transport_create():
     if request.method == "POST":
         form = request.form
         try:
-            schema = TransportInputSchema()
-            transport = services.create_transport(user, schema.load(form_data(form, schema)))
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                data = load_form(TransportInputSchema())
+                transport = services.create_transport(user, data)
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
         else:
-            db.session.commit()
             flash("Transport enregistré : ajoutez maintenant les arrêts.", "success")
             return redirect(url_for("transports.transport_detail", transport_id=transport.id))
     return _render_form(user, None, form, errors)
@@ -86,18 +86,14 @@ def transport_edit(transport_id: int):
     form = _transport_form(transport)
     if request.method == "POST":
         form = request.form
-        schema = TransportUpdateSchema()
         try:
-            changes = schema.load(form_data(form, schema))
-            db.session.commit()  # begin the change with the transport's lock (services module doc)
-            services.lock_transport(transport_id)
-            services.update_transport(user, services.managed_transport(user, transport_id), changes)
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                changes = load_form(TransportUpdateSchema())
+                services.update_transport(user, services.locked_transport(user, transport_id), changes)
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
             transport = services.managed_transport(user, transport_id)
         else:
-            db.session.commit()
             flash("Transport modifié.", "success")
             return redirect(url_for("transports.transport_detail", transport_id=transport_id))
     return _render_form(user, transport, form, errors)
@@ -106,8 +102,8 @@ def transport_edit(transport_id: int):
 @bp.route(f"{PREFIX}/<int:transport_id>/supprimer", methods=["POST"])
 def transport_delete(transport_id: int):
     user = _manager()
-    services.delete_transport(services.managed_transport(user, transport_id))
-    db.session.commit()
+    services.managed_transport(user, transport_id)
+    services.delete_transport(user, transport_id)
     flash("Transport supprimé.", "success")
     return redirect(url_for("transports.transport_list"))
 
@@ -122,16 +118,12 @@ def transport_detail(transport_id: int):
     if request.method == "POST":
         form = request.form
         try:
-            schema = StopInputSchema()
-            data = _stop_form(form, schema)
-            db.session.commit()  # begin the change with the transport's lock (services module doc)
-            stop = services.add_stop(user, transport_id, data)
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                stop = services.add_stop(user, transport_id, _stop_form(form))
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
             transport = services.managed_transport(user, transport_id)
         else:
-            db.session.commit()
             flash(f"Arrêt ajouté : {stop.school.name}.", "success")
             return redirect(url_for("transports.transport_detail", transport_id=transport_id))
     return render_template(
@@ -147,9 +139,7 @@ def transport_detail(transport_id: int):
 def stop_delete(transport_id: int, stop_id: int):
     user = _manager()
     services.managed_transport(user, transport_id)
-    db.session.commit()
     services.delete_stop(user, transport_id, stop_id)
-    db.session.commit()
     flash("Arrêt supprimé.", "success")
     return redirect(url_for("transports.transport_detail", transport_id=transport_id))
 
@@ -165,16 +155,14 @@ def transport_actuals(transport_id: int):
         for stop in transport.stops:
             values = {}
             for name in services.ACTUAL_FIELDS:
-                raw = request.form.get(f"{name}_{stop.id}", "").strip() or "0"
-                if not raw.isdigit() or int(raw) > 200:
+                number = parse_int(request.form.get(f"{name}_{stop.id}", "").strip() or "0", max=200)
+                if number is None:
                     errors.setdefault(f"{name}_{stop.id}", []).append("Nombre entier entre 0 et 200 attendu.")
                 else:
-                    values[name] = int(raw)
+                    values[name] = number
             counts[stop.id] = values
         if not errors:
-            db.session.commit()
             services.record_actuals(user, transport_id, counts)
-            db.session.commit()
             flash("Effectifs réels enregistrés.", "success")
             return redirect(url_for("transports.transport_detail", transport_id=transport_id))
     return render_template("pmi/transports/actuals.html", transport=transport, errors=errors), (
@@ -222,11 +210,11 @@ def transport_map(transport_id: int):
 @bp.route(f"{PREFIX}/chiffres")
 def transport_stats():
     user = _manager()
-    year = _year(request.args.get("annee"))
+    year = requested_year()
     return render_template(
         "pmi/transports/stats.html",
         year=year,
-        years=_recent_years(),
+        years=recent_years(),
         total=services.stats(user, year=year)["total"],
         tables=[
             ("Par groupe régional", services.stats(user, "gr", year=year)["rows"]),
@@ -239,16 +227,13 @@ def transport_stats():
 # --- view-side helpers ------------------------------------------------------------------------------
 
 
-def _stop_form(form: MultiDict, schema: StopInputSchema) -> dict:
-    data = form_data(form, schema)
+def _stop_form(form: MultiDict) -> dict:
     # Without JavaScript, the UAI typed (or pasted with the name) in the search box is enough.
-    if not data.get("school_uai"):
-        from pmi.views import UAI_IN_TEXT
-
-        match = UAI_IN_TEXT.search(form.get("school_search", ""))
-        if match:
-            data["school_uai"] = match.group(1)
-    return schema.load(data)
+    match = None if form.get("school_uai") else UAI_IN_TEXT.search(form.get("school_search", ""))
+    if match:
+        form = form.copy()
+        form["school_uai"] = match.group(1)
+    return load_form(StopInputSchema(), form)
 
 
 def _transport_form(transport: Transport) -> MultiDict:
