@@ -90,6 +90,15 @@ def migrate(env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+def doctor(env: dict[str, str]) -> dict:
+    """`flask doctor` after the rush: every slot's counters recounted from its bookings."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "doctor"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    return {"exit_code": done.returncode, "output": done.stdout.strip()}
+
+
 def seed(env: dict[str, str], sellout_seats: int = SELLOUT_SEATS) -> dict[str, list[int]]:
     """Edition open for booking today, one published site, the slots of every phase (ORM, one commit)."""
     os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "MAIL_DELIVERY")})
@@ -404,6 +413,7 @@ def run(kind: str, args: argparse.Namespace, workdir: Path) -> dict:
             "share_of_pg_ceiling": report["share_of_pg_ceiling"] >= GOALS["share_of_pg_ceiling"],
             "open_loop_p99_ms": report["open"]["latency_ms"]["p99"] < GOALS["open_loop_p99_ms"],
         }
+    report["doctor"] = doctor(env)
     report["ping"]["bookings_share"] = round(
         report["closed"]["confirmed_per_s"] / report["ping"]["requests_per_s"], 3
     )
@@ -449,6 +459,7 @@ def table(report: dict) -> str:
             )
         g = result["ping"]
         rows.append(f"  GET /ping: {g['requests_per_s']} req/s  p99 {g['latency_ms'].get('p99')} ms")
+        rows.append(f"  flask doctor afterwards: {result['doctor']['output'].splitlines()[-1]}")
     return "\n".join(rows)
 
 

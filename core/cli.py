@@ -15,6 +15,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.mail import BATCH, DeliveryReport, OutgoingMail, deliver_pending, pending_query, run_worker
 from core.models import utcnow
+from core.uow import committed
 
 users_cli = AppGroup("users", help="Comptes utilisateurs.")
 mail_cli = AppGroup("mail", help="File d'attente des courriels.")
@@ -22,17 +23,19 @@ mail_cli = AppGroup("mail", help="File d'attente des courriels.")
 
 @users_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="Au moins 10 caractères.")
+@click.option(
+    "--password", required=True, help="Au moins 10 caractères, ni courant ni facile à deviner (zxcvbn)."
+)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default="")
 def create_user_command(email: str, password: str, role: str, name: str) -> None:
     """Create a confirmed account with the given role."""
     try:
-        user = create_user(email, password, role, name)
+        with committed():
+            user = create_user(email, password, role, name)
     except AppError as exc:
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
         raise click.ClickException(f"{exc.message} {details}".strip()) from exc
-    db.session.commit()
     click.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}.")
 
 

@@ -48,6 +48,11 @@ def french_number(value: int | float | None, decimals: int | None = None) -> str
     return text.replace(",", "\u202f").replace(".", ",")
 
 
+def count_of(n: int, singular: str, plural: str) -> str:
+    """« 0 écart », « 1 écart », « 2 écarts », « 1 204 créneaux » (French: 0 and 1 take the singular)."""
+    return f"{french_number(n)} {singular if n < 2 else plural}"
+
+
 def french_percent(share: float | None, decimals: int = 0) -> str:
     """A share (0.385) as "38,5 %" (narrow no-break space before %); "—" when it has no denominator.
     Halves round up, as people expect (38.5 % → 39 %), not to even."""

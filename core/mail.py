@@ -26,6 +26,7 @@ Templates live in templates/mail/<name>.txt (required) and templates/mail/<name>
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -44,6 +45,7 @@ from flask import current_app, g, render_template
 from jinja2 import TemplateNotFound
 from sqlalchemy import JSON, CheckConstraint, Integer, LargeBinary, String, Text, or_, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -125,12 +127,13 @@ def compose(
     """A French message: plain text, an HTML alternative when the template has one, inline images
     (HTML only) and attachments."""
     sender = current_app.config["MAIL_SENDER"]
+    subject, to_name = header_text(subject), header_text(to_name)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = Address(display_name=to_name, addr_spec=to) if to_name else to
     if reply_to:
-        msg["Reply-To"] = reply_to
+        msg["Reply-To"] = header_text(reply_to)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=_sender_domain(sender))
     msg["Content-Language"] = "fr"
@@ -155,6 +158,16 @@ def compose(
             item.data, maintype=maintype, subtype=subtype, filename=item.filename, params=params
         )
     return msg
+
+
+# Line breaks and other control characters, and lone surrogates (which no encoding takes).
+_NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
+
+
+def header_text(value: str) -> str:
+    """Text of a user (a name, a subject) as one header line: a CR/LF can neither add a header nor make
+    the message impossible to build (the email package refuses it), whatever a form let through."""
+    return " ".join(_NOT_IN_A_HEADER.sub(" ", value or "").split())
 
 
 def _render_optional(name: str, context: dict) -> str | None:
@@ -203,7 +216,7 @@ def queue_mail(to: str, subject: str, template: str, **options) -> OutgoingMail:
     the mail worker, or `flask mail retry`."""
     msg = compose(to, subject, template, **options)
     mail = _store(
-        OutgoingMail(to_address=to, subject=subject[:255], template=template, message=msg.as_bytes())
+        OutgoingMail(to_address=to, subject=msg["Subject"][:255], template=template, message=msg.as_bytes())
     )
     db.session.flush()
     return mail
@@ -215,7 +228,9 @@ def queue_mail_later(to: str, subject: str, template: str, **args: Any) -> Outgo
     args must be JSON (ids, not objects)."""
     if template not in _COMPOSERS:
         raise LookupError(f"No mail_composer registered for {template!r}")
-    return _store(OutgoingMail(to_address=to, subject=subject[:255], template=template, compose_args=args))
+    return _store(
+        OutgoingMail(to_address=to, subject=header_text(subject)[:255], template=template, compose_args=args)
+    )
 
 
 def _store(mail: OutgoingMail) -> OutgoingMail:
@@ -241,7 +256,13 @@ def commit_and_deliver() -> DeliveryReport:
     ids = [identity[0] for mail in queued if (identity := sa_inspect(mail).identity)]
     db.session.commit()
     if ids and delivery_mode() == "inline":
-        return deliver_pending(ids)
+        try:
+            return deliver_pending(ids)
+        except SQLAlchemyError:
+            # The action is committed; its mail stays queued for the worker or `flask mail retry` (seen on
+            # SQLite under concurrent writers: delivery's claim hits "database is locked").
+            db.session.rollback()
+            log.warning("Courriel laissé en file d'attente après l'enregistrement", exc_info=True)
     return DeliveryReport()
 
 

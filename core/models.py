@@ -1,6 +1,7 @@
 """Declarative base shared by every package, and the mixins that keep models uniform."""
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,6 +44,22 @@ class UTCDateTime(TypeDecorator):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PersonalData:
+    """A model that holds a person's data declares, once, which of its text columns are personal (what the
+    person may download, what erasure and purges blank, what the audit log never copies) and which are
+    not. tests/test_personal_fields.py fails on a text column declared neither way, so a new column
+    cannot silently survive an erasure."""
+
+    __personal__: ClassVar[tuple[str, ...]] = ()
+    __not_personal__: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def blanked(cls) -> dict[str, str | None]:
+        """The values that erase the personal columns: "" where the column is NOT NULL, else NULL."""
+        table = cls.__table__  # type: ignore[attr-defined]
+        return {name: None if table.c[name].nullable else "" for name in cls.__personal__}
 
 
 class HeadcountMixin:

@@ -16,9 +16,12 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    case,
     event,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.extensions import db
 from core.models import TimestampMixin, UTCDateTime
@@ -150,6 +153,7 @@ class Slot(db.Model):
         CheckConstraint('"end" > start', name="times_in_order"),
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
+        CheckConstraint("walk_in_seats >= 0", name="walk_in_seats_nonneg"),
         CheckConstraint("min_age IS NULL OR (min_age >= 0 AND min_age <= 99)", name="min_age_range"),
         Index("ix_slots_site_day", "site_id", "day"),
     )
@@ -161,17 +165,26 @@ class Slot(db.Model):
     end: Mapped[time] = mapped_column(Time)
     audience: Mapped[str] = mapped_column(String(10))
     capacity: Mapped[int] = mapped_column(Integer)
-    # Taken only by a conditional UPDATE (bookings issue); never read-then-write.
+    # Seats of confirmed bookings and of walk-ins, changed only by conditional UPDATEs of this row (never
+    # read-then-write), so one row lock orders every seat change of the slot. Bookings stay within
+    # capacity (CHECK); a steward's override may take walk-ins beyond it. `flask doctor` recounts both.
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    walk_in_seats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     min_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
     protective_equipment: Mapped[str] = mapped_column(Text, default="")
     wheelchair_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
 
     site: Mapped[Site] = relationship(back_populates="slots")
 
-    @property
+    @hybrid_property
     def seats_left(self) -> int:
-        return self.capacity - self.seats_taken
+        return max(self.capacity - self.seats_taken - self.walk_in_seats, 0)
+
+    @seats_left.inplace.expression
+    @classmethod
+    def _seats_left_sql(cls) -> ColumnElement[int]:
+        left = cls.capacity - cls.seats_taken - cls.walk_in_seats
+        return case((left > 0, left), else_=0)
 
 
 def search_key(value: str | None) -> str:
@@ -184,6 +197,3 @@ def search_key(value: str | None) -> str:
 @event.listens_for(Site, "before_update")
 def _refresh_search_text(_mapper, _connection, site: Site) -> None:  # noqa: ANN001
     site.search_text = search_key(" ".join((site.company_name or "", site.name or "", site.city or "")))
-
-
-from jou.bookings import models as _booking_models  # noqa: E402, F401 - registers the tables

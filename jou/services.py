@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Integer, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import audit, geography
+from core import audit, geography, locking
 from core.auth.models import Role, User
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -327,7 +327,8 @@ def _plan_slots(
 ) -> _SlotPlan:
     """Slots with an id are updated, those without are created, the site's other slots deleted; a
     slot with seats taken keeps its day, times and audience and at least its seats taken."""
-    # Fresh seat counts, locked (PostgreSQL) so that no booking slips in before the commit.
+    # Fresh seat counts, locked so that no booking slips in before the commit (core.locking).
+    locking.begin_write()
     current = db.session.scalars(
         select(Slot)
         .where(Slot.site_id == site.id)
@@ -384,11 +385,11 @@ def _slot_has_history(slot_id: int) -> bool:
     """Bookings (even cancelled), waiting list, check-ins, walk-ins or attendance: records the statistics
     and the audit keep, so the slot stays."""
     from jou.bookings.models import Booking, WaitlistEntry
-    from jou.checkin.models import AttendanceReport, CheckIn, GateTally, WalkIn
+    from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
 
     return any(
         db.session.scalar(select(model.slot_id).where(model.slot_id == slot_id).limit(1)) is not None
-        for model in (Booking, WaitlistEntry, CheckIn, GateTally, WalkIn, AttendanceReport)
+        for model in (Booking, WaitlistEntry, CheckIn, WalkIn, AttendanceReport)
     )
 
 
@@ -421,8 +422,11 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
         setattr(site, name, value)
     if address_changed:
         _place(site, match)
+    grown: list[int] = []
     if plan is not None:
         for slot, slot_values in plan.updates:
+            if slot_values.get("capacity", slot.capacity) > slot.capacity:
+                grown.append(slot.id)
             for name in SLOT_FIELDS:
                 if name in slot_values:
                     setattr(slot, name, slot_values[name])
@@ -431,6 +435,11 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
         site.slots.extend(_new_slot(slot_values) for slot_values in plan.creates)
     _flush_site(site, site.edition)
     _record_site("site.update", actor, site, before, slots_before)
+    if grown:
+        from jou.bookings.services import promote_waitlist  # bookings build on sites, not the reverse
+
+        for slot_id in grown:  # new seats go to the people waiting for them first
+            promote_waitlist(slot_id)
     return site
 
 
@@ -563,7 +572,7 @@ class Page:
         return math.ceil(self.total / self.per_page) if self.per_page else 0
 
 
-def _conditions(
+def site_conditions(
     filters: SiteFilters, published_only: bool, owner: User | None, today: date | None
 ) -> list[ColumnElement[bool]] | None:
     """The WHERE clause of a search, or None when the edition asked for does not exist."""
@@ -605,7 +614,7 @@ def search_sites(
     today: date | None = None,
 ) -> Page:
     page, per_page = max(1, filters.page), min(max(1, filters.per_page), 100)
-    conditions = _conditions(filters, published_only, owner, today)
+    conditions = site_conditions(filters, published_only, owner, today)
     if conditions is None:
         return Page([], 0, page, per_page)
     total = db.session.scalar(select(func.count(Site.id)).where(*conditions)) or 0
@@ -642,7 +651,7 @@ class MapSite:
 def map_sites(filters: SiteFilters, *, today: date | None = None) -> list[MapSite]:
     """Every published, located site matching the filters (no paging: a map shows them all), in two
     queries whatever the number of sites."""
-    conditions = _conditions(filters, True, None, today)
+    conditions = site_conditions(filters, True, None, today)
     if conditions is None:
         return []
     conditions += [Site.lat.is_not(None), Site.lon.is_not(None)]
@@ -669,7 +678,7 @@ def map_sites(filters: SiteFilters, *, today: date | None = None) -> list[MapSit
             Slot.site_id,
             Slot.day,
             Slot.audience,
-            func.sum(Slot.capacity - Slot.seats_taken).label("seats_left"),
+            func.sum(Slot.seats_left).label("seats_left"),
             func.max(Slot.wheelchair_accessible.cast(Integer)).label("accessible"),
         )
         .where(Slot.site_id.in_(select(Site.id).where(*conditions)))

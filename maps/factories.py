@@ -19,6 +19,7 @@ from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS
 from core.geography.gazetteer import communes_for_postcode
 from core.geography.territories import is_postcode
+from core.validation import MAX_INT, MAX_YEAR, MIN_YEAR, query_int
 from jou import services
 from jou.models import Audience, Edition, Site, Slot
 from jou.sectors import SECTORS, sector_label
@@ -51,24 +52,20 @@ class MapFilters:
             value = (args.get(name) or "").strip()
             return value if value and (allowed is None or value in allowed) else None
 
-        def integer(name: str) -> int | None:
-            value = (args.get(name) or "").strip()
-            return int(value) if value.isdigit() else None
-
         day = None
         try:
             day = date.fromisoformat(args.get("day") or "")
         except ValueError:
             day = None
         return cls(
-            edition=integer("edition"),
+            edition=query_int("edition", min=MIN_YEAR, max=MAX_YEAR, args=args),
             region=text("region", REGIONS),
             department=text("department", DEPARTMENTS),
             sector=text("sector", SECTORS),
             audience=text("audience", {a.value for a in Audience}),
             day=day,
             q=text("q"),
-            min_seats=integer("min_seats"),
+            min_seats=query_int("min_seats", min=0, max=MAX_INT, args=args),
             wheelchair=(args.get("wheelchair") or "").lower() in {"1", "true", "on", "oui"},
         )
 
@@ -97,7 +94,7 @@ def fingerprint() -> tuple:
             select(func.count(Site.id)).scalar_subquery(),
             select(func.max(Site.updated_at)).scalar_subquery(),
             select(func.count(Slot.id)).scalar_subquery(),
-            select(func.coalesce(func.sum(Slot.seats_taken), 0)).scalar_subquery(),
+            select(func.coalesce(func.sum(Slot.seats_taken + Slot.walk_in_seats), 0)).scalar_subquery(),
             select(func.coalesce(func.sum(Slot.capacity), 0)).scalar_subquery(),
         )
     ).one()
@@ -116,7 +113,7 @@ def located_sites(filters: MapFilters) -> list[services.MapSite]:
 def unlocated_sites(filters: MapFilters) -> list[Site]:
     """Published sites matching the filters that have no coordinates yet: listed beside the map."""
     # The registry's own WHERE clause, so that the list and the map never disagree on a filter.
-    conditions = services._conditions(filters.site_filters(), True, None, None)
+    conditions = services.site_conditions(filters.site_filters(), True, None, None)
     if conditions is None:
         return []
     stmt = select(Site).where(*conditions, (Site.lat.is_(None)) | (Site.lon.is_(None))).order_by(Site.name)

@@ -19,7 +19,7 @@ from sqlalchemy import distinct, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from core import audit
+from core import audit, locking
 from core.auth.models import Role, User
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -27,7 +27,7 @@ from core.formatting import paris_today
 from core.geography import apply_location, locate, region_of_department, regional_group_for
 from core.geography.models import RegionalGroup
 from core.geography.names import fold
-from core.identifiers import normalise_uai, uai_is_valid
+from core.validation import valid_uai
 from pmi.models import (
     INTERVENTION_KIND_LABELS,
     LEVEL_LABELS,
@@ -144,9 +144,10 @@ def prepare_intervention(user: User, data: dict, today: dt.date | None = None) -
 
     school = None
     if data.get("school_uai"):
-        uai = normalise_uai(data["school_uai"])
-        if not uai_is_valid(uai):
-            refuse("school_uai", "UAI invalide : 7 chiffres et une lettre de contrôle (ex. 0750001A).")
+        try:
+            uai = valid_uai(data["school_uai"])
+        except ValidationError as exc:
+            refuse("school_uai", exc.messages[0])
         else:
             school = db.session.scalar(select(School).where(School.uai == uai))
             if school is None:
@@ -260,7 +261,10 @@ def intervention_values(intervention: Intervention) -> dict:
 def update_intervention(
     user: User, intervention: Intervention, changes: dict, today: dt.date | None = None
 ) -> Intervention:
-    """Apply changes (any subset of the input); a new `school_uai` or `venue` replaces the place."""
+    """Apply changes (any subset of the input); a new `school_uai` or `venue` replaces the place. The row
+    is locked and read again first, so two edits of different fields both survive and two editors adding
+    the same co-volunteer do not collide."""
+    _lock(intervention)
     before = _audited_values(intervention)
     data = {**intervention_values(intervention), **changes}
     if changes.get("venue"):
@@ -273,7 +277,14 @@ def update_intervention(
     return intervention
 
 
+def _lock(intervention: Intervention) -> None:
+    if locking.lock(Intervention, intervention.id) is None:
+        raise NotFound("Intervention introuvable.")
+    db.session.expire(intervention)  # its co-volunteers too, as committed
+
+
 def delete_intervention(intervention: Intervention, actor: User | None = None) -> None:
+    _lock(intervention)
     _record("intervention.delete", actor, intervention, _audited_values(intervention))
     db.session.delete(intervention)
     db.session.flush()
@@ -542,6 +553,8 @@ def import_csv(user: User, raw: bytes, today: dt.date | None = None) -> CsvImpor
     from pmi.schemas import InterventionInputSchema
 
     text, encoding = decode_csv(raw)
+    if "\x00" in text:  # no spreadsheet writes one; PostgreSQL's text refuses it
+        raise CsvRejected("Le fichier contient un caractère nul : enregistrez-le à nouveau en CSV (;).")
     rows = _csv_rows(text)
     if profile_of(user) is None:
         raise CsvRejected("Complétez d'abord votre profil d'intervenant (promo, groupe régional).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core import locking
 from core.auth.models import Role, User
 from core.errors import ValidationFailed
 from core.extensions import db
@@ -38,6 +39,9 @@ def save_profile(
     group's data, so only staff (or the CLI and demo loader, actor None) may set or change it."""
     if db.session.get(RegionalGroup, regional_group) is None:
         raise ValidationFailed.on("regional_group", "Groupe régional inconnu.")
+    # Two first saves at once (a double submit) would both create the profile: the user's row is locked
+    # first, so the second one finds the first one's profile.
+    locking.lock(User, user.id)
     volunteer = profile_of(user)
     current = volunteer.regional_group_code if volunteer else None
     if actor is not None and not actor.is_admin and user.role == Role.ORGANISER and regional_group != current:

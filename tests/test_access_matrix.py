@@ -28,6 +28,10 @@ PUBLIC = {
     "bookings.book", "bookings.join_waitlist", "bookings.manage", "bookings.change", "bookings.cancel",
     "bookings.personal_data", "bookings.erase",
     "bookings_api.get_personal_data", "bookings_api.erase_personal_data",
+    # An address's data: the request is open to anyone (always 202, a link e-mailed to the address);
+    # the link itself is the authority (tests/test_privacy_visitor.py).
+    "privacy.request_link", "privacy.address", "privacy.download",
+    "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
     "booking_files.ticket_png", "booking_files.ticket_svg",
     "bookings_api.create_booking", "bookings_api.join_waitlist", "bookings_api.get_booking",

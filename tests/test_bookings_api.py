@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core.extensions import db
+from jou.bookings import services
 from jou.bookings.models import Booking
 from tests.test_bookings_services import UAI, party, public_slot, school_class, seats_taken, slots_of
 
@@ -21,12 +24,24 @@ def test_public_booking_answers_201_with_links(client):
     data = response.get_json()
     assert data["party_size"] == 2 and data["id"] and data["ticket_token"]
     for key in ("qr_png_url", "qr_svg_url", "ics_url", "manage_url"):
-        assert data[key].startswith("http://localhost/")
+        assert data[key].startswith("http://127.0.0.1:5000/")  # PUBLIC_BASE_URL, never the Host header
     assert data["qr_png_url"].endswith(f"/billets/{data['ticket_token']}.png")
     assert data["phone"] == "+33612345678"
     manage = data["manage_url"].rsplit("/", 1)[1]
     got = client.get(f"/api/v1/bookings/{manage}")
     assert got.status_code == 200 and got.get_json()["id"] == data["id"]
+
+
+def test_links_ignore_a_forged_host_header(client, app):
+    slot = public_slot(capacity=5)
+    response = client.post(
+        f"/api/v1/slots/{slot.id}/bookings", json=party(1), headers={"Host": "evil.example"}
+    )
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()
+    base = app.config["PUBLIC_BASE_URL"]
+    for key in ("qr_png_url", "qr_svg_url", "ics_url", "manage_url"):
+        assert data[key].startswith(base + "/") and "evil.example" not in data[key]
 
 
 def test_school_booking_through_the_same_endpoint(client):
@@ -93,6 +108,34 @@ def test_idempotency_key_replays_the_same_booking(client):
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
     assert seats_taken(slot) == 2
+
+
+def test_a_reused_idempotency_key_with_another_body_reveals_nothing(client):
+    slot = public_slot(capacity=5)
+    mine = party(2, name="Alice Martin", phone="06 12 34 56 78")
+    assert post(client, slot.id, mine, key="shared-key").status_code == 201
+    theirs = party(1, email="mallory@example.org", name="Mallory")
+    response = post(client, slot.id, theirs, key="shared-key")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "idempotency_key_reused"
+    text = response.get_data(as_text=True)
+    for secret in ("Alice", "alice@example.org", "612345678", "manage", "ticket"):
+        assert secret not in text
+    assert seats_taken(slot) == 2
+
+
+def test_an_idempotency_key_expires_after_a_day(client, db_session):
+    slot = public_slot(capacity=5)
+    first = post(client, slot.id, party(1), key="old-key").get_json()
+    booking = db_session.get(Booking, first["id"])
+    booking.consent_at -= services.IDEMPOTENCY_TTL + timedelta(minutes=1)
+    db_session.flush()
+    # A day later the key is free again: the same key makes a new booking (another visit of the
+    # same person, a client that recycles keys), the first one keeps everything but its key.
+    again = post(client, slot.id, party(1, email="bob@example.org"), key="old-key")
+    assert again.status_code == 201 and again.get_json()["id"] != first["id"]
+    db_session.refresh(booking)
+    assert booking.idempotency_key is None and booking.is_confirmed
 
 
 def test_change_and_cancel_through_the_manage_link(client):

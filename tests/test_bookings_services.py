@@ -199,7 +199,7 @@ def test_idempotency_key_returns_the_same_booking(db_session):
     assert seats_taken(slot) == 2
     assert db_session.scalar(select(func.count(Booking.id))) == 1
     other = public_slot()
-    with pytest.raises(Conflict):
+    with pytest.raises(services.IdempotencyKeyReused):
         services.book(other.id, party(2), idempotency_key="form-123")
 
 

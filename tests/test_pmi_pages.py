@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 from core.auth.models import Role
+from core.formatting import paris_today
 from pmi.models import Intervention, Volunteer
 from tests.factories import PASSWORD, make_user
 from tests.test_pmi_interventions import log, make_school, make_volunteer
@@ -48,7 +49,8 @@ def test_logging_an_intervention_with_a_co_volunteer(client, db_session):
     sign_in(client, user)
     page = client.get("/pmi/interventions/nouvelle")
     assert page.status_code == 200
-    assert dt.date.today().isoformat() in page.text and "Bruno" in page.text and "Chloé" not in page.text
+    # Today in Paris, the page's day (the machine's UTC date differs an hour a night).
+    assert paris_today().isoformat() in page.text and "Bruno" in page.text and "Chloé" not in page.text
     response = client.post("/pmi/interventions/nouvelle", data=form(school, volunteer_ids=[str(co.id)]))
     assert response.status_code == 302, response.text
     intervention = db_session.query(Intervention).one()

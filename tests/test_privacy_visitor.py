@@ -1,6 +1,7 @@
-"""A visitor's personal data through the manage link: download everything held about their address, erase
-it (future visits cancelled, seats freed, counts kept), the audit log without personal data, and the link
-afterwards."""
+"""A visitor's personal data. Authority follows proof: the manage link (which anyone who typed the address
+gets) covers its booking only; everything held about an address — download, erase — goes through a link
+e-mailed to that address. Erasing cancels future visits (seats freed, waiting list served), keeps the
+counts, leaves the audit log without personal data, and the links answer 410 afterwards."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistS
 from jou.checkin import services as checkin_services
 from jou.models import Slot
 from tests.factories import make_edition, make_site, make_user, slot_data
+from tests.plugins.mail import link_path, text_body
 from tests.test_bookings_services import open_edition
 
 NAME = "Zoé Effaçable"
@@ -52,8 +54,10 @@ def public_slots(edition, capacities=(2, 1)) -> list[Slot]:  # noqa: ANN001
 @pytest.fixture
 def future(db_session):
     """Zoé holds two places on a full slot (Bob waits behind her), is herself waiting on another full
-    slot, and was sent her confirmation."""
-    slot, other = public_slots(open_edition())
+    slot, was sent her confirmation, and holds one more booking on a third slot."""
+    edition = open_edition()
+    slot, other = public_slots(edition)
+    third = public_slots(edition, capacities=(1, 1, 4))[2]  # at 13:00, apart from the others
     booking = services.book(slot.id, visitor(2))
     notify.queue_confirmation(booking)
     bob = services.join_waitlist(
@@ -61,9 +65,11 @@ def future(db_session):
     )
     services.book(other.id, visitor(1, email="carla@example.org", name="Carla", phone="+33622222222"))
     waiting = services.join_waitlist(other.id, visitor(1))
+    second = services.book(third.id, visitor(1))
     db.session.flush()
     return {
         "booking": booking,
+        "second": second,
         "slot": slot,
         "bob": bob,
         "waiting": waiting,
@@ -91,17 +97,26 @@ def holds(values: list[str], *needles: str) -> list[str]:
     return [v for v in values for n in needles if n.lower() in v.lower()]
 
 
-# ---- download ----------------------------------------------------------------------------------------
+def privacy_mails(smtp_server, email: str) -> list:  # noqa: ANN001
+    return [m for m in smtp_server.to(email) if "données personnelles" in m["Subject"]]
 
 
-def test_the_download_holds_everything_about_the_address(client, future):
+def erase_link(action: privacy.PrivacyAction = privacy.PrivacyAction.ERASE, email: str = EMAIL) -> str:
+    """What the e-mailed link carries (the tests of the e-mail itself follow it from the message)."""
+    return privacy.privacy_token(email, action)
+
+
+# ---- the manage link: this booking only --------------------------------------------------------------
+
+
+def test_the_manage_link_downloads_this_booking_only(client, future):
     response = client.get(f"/reservations/{future['token']}/donnees.json")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["Cache-Control"] == "no-store"
     data = json.loads(response.data)
-    assert data["email"] == EMAIL
     [booking] = data["bookings"]
+    assert booking["id"] == future["booking"].id
     assert (booking["name"], booking["email"], booking["phone"]) == (NAME, EMAIL, PHONE)
     assert (booking["party_size"], booking["female"], booking["male"], booking["status"]) == (
         2,
@@ -109,43 +124,148 @@ def test_the_download_holds_everything_about_the_address(client, future):
         1,
         "confirmed",
     )
-    assert booking["slot"]["site"]["name"] == future["slot"].site.name
-    [entry] = data["waitlist_entries"]
-    assert (entry["id"], entry["status"], entry["name"]) == (future["waiting"].id, "waiting", NAME)
     [mail] = data["emails"]
     assert mail["to"] == EMAIL and "est confirmée" in mail["subject"]
-    # Nobody else's data: Bob waits on the same slot, Carla booked the other one.
-    assert "bob@example.org" not in response.text and "carla" not in response.text.lower()
+    # Not the address's other records: its waiting-list entry and its other booking need the e-mailed link.
+    assert data["waitlist_entries"] == [] and "email" not in data
+    api = client.get(f"/api/v1/bookings/{future['token']}/personal-data")
+    assert api.status_code == 200 and api.headers["Cache-Control"] == "no-store"
+    assert [b["id"] for b in api.get_json()["bookings"]] == [future["booking"].id]
 
 
-def test_the_api_gives_the_same_data(client, future):
-    response = client.get(f"/api/v1/bookings/{future['token']}/personal-data")
-    assert response.status_code == 200
-    data = response.get_json()
-    assert [b["id"] for b in data["bookings"]] == [future["booking"].id]
-    assert [e["id"] for e in data["waitlist_entries"]] == [future["waiting"].id]
+def test_booking_with_someone_elses_address_gives_no_power_over_their_data(client, future):
+    """The probe's attack: book any slot with the victim's address, then use the manage link returned."""
+    slot = public_slots(open_edition(), capacities=(1, 1, 1, 3))[3]  # at 15:00
+    made = client.post(
+        f"/api/v1/slots/{slot.id}/bookings", json=visitor(1, name="Mallory", phone="+33699999999")
+    )
+    assert made.status_code == 201, made.get_json()
+    token = made.get_json()["manage_url"].rsplit("/", 1)[1]
+    seen = client.get(f"/api/v1/bookings/{token}/personal-data")
+    assert seen.status_code == 200
+    assert NAME not in seen.get_data(as_text=True) and PHONE not in seen.get_data(as_text=True)
+    assert [b["name"] for b in seen.get_json()["bookings"]] == ["Mallory"]
+    erased = client.delete(f"/api/v1/bookings/{token}/personal-data")
+    assert erased.get_json() == {"bookings": 1, "cancelled": 1, "waitlist_entries": 0, "emails": 1}
+    db.session.expire_all()
+    for key in ("booking", "second"):
+        kept = db.session.get(Booking, future[key].id)
+        assert (kept.status, kept.name, kept.email) == (BookingStatus.CONFIRMED, NAME, EMAIL)
+    assert db.session.get(WaitlistEntry, future["waiting"].id).status == WaitlistStatus.WAITING
 
 
 def test_a_forged_link_downloads_nothing(client, future):
     assert client.get(f"/reservations/{future['token']}x/donnees.json").status_code == 404
     assert client.get(f"/api/v1/bookings/{future['token']}x/personal-data").status_code == 401
+    # A manage token is no privacy link, and the reverse.
+    assert client.get(f"/mes-donnees/{future['token']}").status_code == 404
+    assert client.get(f"/api/v1/privacy/requests/{future['token']}").status_code == 404
+    assert client.get(f"/reservations/{erase_link()}").status_code == 404
 
 
-# ---- erase -------------------------------------------------------------------------------------------
-
-
-def test_the_confirmation_page_says_what_will_happen(client, future):
+def test_the_manage_link_erases_its_booking_and_nothing_else(client, future):
     page = client.get(f"/reservations/{future['token']}/effacer")
+    assert page.status_code == 200 and "Cette visite à venir sera annulée" in page.get_data(as_text=True)
+    assert db.session.get(Booking, future["booking"].id).anonymised_at is None  # a GET changes nothing
+    response = client.post(f"/reservations/{future['token']}/effacer")
+    assert response.status_code == 200 and "Vos données sont effacées" in response.get_data(as_text=True)
+    db.session.expire_all()
+    erased = db.session.get(Booking, future["booking"].id)
+    assert (erased.name, erased.email, erased.phone, erased.status) == ("", "", None, BookingStatus.CANCELLED)
+    # Its seats went to Bob; Zoé's other booking and waiting-list entry are hers still.
+    assert db.session.get(WaitlistEntry, future["bob"].id).status == WaitlistStatus.PROMOTED
+    other = db.session.get(Booking, future["second"].id)
+    assert (other.name, other.status) == (NAME, BookingStatus.CONFIRMED)
+    assert db.session.get(WaitlistEntry, future["waiting"].id).name == NAME
+
+
+def test_the_api_erases_a_booking_and_reports(client, future):
+    response = client.delete(f"/api/v1/bookings/{future['token']}/personal-data")
+    assert response.status_code == 200
+    assert response.get_json() == {"bookings": 1, "cancelled": 1, "waitlist_entries": 0, "emails": 1}
+    assert db.session.scalar(select(Booking.email).where(Booking.id == future["booking"].id)) == ""
+
+
+# ---- the address: a link e-mailed to it -------------------------------------------------------------
+
+
+def test_asking_for_a_link_answers_the_same_for_any_address(client, future, smtp_server):
+    answers = [
+        client.post("/api/v1/privacy/requests", json={"email": email, "action": "export"})
+        for email in (EMAIL, "nobody.here@example.org")
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].get_json() == answers[1].get_json()
+    # Each address gets its link: whoever asked learns nothing, whoever reads the mailbox can act.
+    assert len(privacy_mails(smtp_server, EMAIL)) == 1
+    assert len(privacy_mails(smtp_server, "nobody.here@example.org")) == 1
+    bad = client.post("/api/v1/privacy/requests", json={"email": "pas-une-adresse", "action": "steal"})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["fields"]) == {"email", "action"}
+
+
+def test_the_emailed_link_gives_everything_about_the_address(client, future, smtp_server):
+    client.post("/api/v1/privacy/requests", json={"email": EMAIL.upper(), "action": "export"})
+    [message] = privacy_mails(smtp_server, EMAIL)
+    assert "24 heures" in text_body(message)
+    page = client.get(link_path(message, "/mes-donnees/"))
+    assert page.status_code == 200 and "2 réservations" in page.get_data(as_text=True)
+    assert "Effacer" not in page.get_data(as_text=True)  # an export link shows no erase button
+    token = link_path(message, "/mes-donnees/").rsplit("/", 1)[1]
+    download = client.get(f"/mes-donnees/{token}/donnees.json")
+    assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
+    data = json.loads(download.data)
+    assert data["email"] == EMAIL
+    assert sorted(b["id"] for b in data["bookings"]) == sorted([future["booking"].id, future["second"].id])
+    assert [e["id"] for e in data["waitlist_entries"]] == [future["waiting"].id]
+    assert [m["to"] for m in data["emails"]] == [EMAIL, EMAIL]  # the confirmation and this link
+    # Nobody else's data: Bob waits on the same slot, Carla booked the other one.
+    assert "bob@example.org" not in download.text and "carla" not in download.text.lower()
+    api = client.get(f"/api/v1/privacy/requests/{token}")
+    assert api.status_code == 200 and api.get_json()["bookings"] == data["bookings"]
+
+
+def test_the_page_asks_for_a_link_without_telling_who_booked(client, future, smtp_server):
+    known = client.post("/mes-donnees", data={"email": EMAIL, "action": "erase"}, follow_redirects=True)
+    unknown = client.post(
+        "/mes-donnees", data={"email": "personne@example.org", "action": "erase"}, follow_redirects=True
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    assert len(privacy_mails(smtp_server, EMAIL)) == 1
+    bad = client.post("/mes-donnees", data={"email": "x", "action": "erase"})
+    assert bad.status_code == 422 and "adresse e-mail" in bad.get_data(as_text=True).lower()
+
+
+def test_an_export_link_cannot_erase(client, future):
+    token = erase_link(privacy.PrivacyAction.EXPORT)
+    assert client.delete(f"/api/v1/privacy/requests/{token}").status_code == 403
+    client.post(f"/mes-donnees/{token}")
+    db.session.expire_all()
+    assert db.session.get(Booking, future["booking"].id).anonymised_at is None
+
+
+def test_an_expired_link_does_nothing(client, future, app, monkeypatch):
+    token = erase_link()
+    monkeypatch.setitem(app.config, "PRIVACY_LINK_MAX_AGE", -1)
+    assert client.get(f"/mes-donnees/{token}").status_code == 404
+    response = client.delete(f"/api/v1/privacy/requests/{token}")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "invalid_link"
+    assert db.session.get(Booking, future["booking"].id).anonymised_at is None
+
+
+def test_the_erase_link_says_what_will_happen(client, future):
+    page = client.get(f"/mes-donnees/{erase_link()}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "1 visite à venir sera annulée" in text
+    assert "1 visite à venir sera annulée" not in text and "2 visites à venir seront annulées" in text
     assert "1 inscription en liste d'attente" in text
     assert db.session.get(Booking, future["booking"].id).anonymised_at is None  # a GET changes nothing
 
 
 def test_erasing_blanks_the_person_keeps_the_counts_and_frees_future_seats(client, future):
     booking, slot = future["booking"], future["slot"]
-    response = client.post(f"/reservations/{future['token']}/effacer")
+    response = client.post(f"/mes-donnees/{erase_link()}")
     assert response.status_code == 200
     assert "Vos données sont effacées" in response.get_data(as_text=True)
 
@@ -172,10 +292,18 @@ def test_erasing_blanks_the_person_keeps_the_counts_and_frees_future_seats(clien
         "",
         None,
     )
+    assert db.session.get(Booking, future["second"].id).status == BookingStatus.CANCELLED
     # Nothing about Zoé is left anywhere in these tables, and Bob's promotion mail is untouched.
     left = string_values(Booking, WaitlistEntry, OutgoingMail, AuditEvent)
     assert holds(left, EMAIL, NAME, PHONE) == []
     assert db.session.scalar(select(OutgoingMail).where(OutgoingMail.to_address == "bob@example.org"))
+
+
+def test_the_api_erases_the_address_and_reports(client, future):
+    response = client.delete(f"/api/v1/privacy/requests/{erase_link()}")
+    assert response.status_code == 200
+    assert response.get_json() == {"bookings": 2, "cancelled": 2, "waitlist_entries": 1, "emails": 1}
+    assert db.session.scalar(select(Booking.email).where(Booking.id == future["booking"].id)) == ""
 
 
 def test_the_erasure_is_in_the_audit_log_without_personal_data(client, future):
@@ -222,20 +350,11 @@ def test_after_erasure_the_link_answers_a_clear_message(client, future):
     assert again.status_code == 410
 
 
-def test_the_api_erases_and_reports(client, future):
-    response = client.delete(f"/api/v1/bookings/{future['token']}/personal-data")
-    assert response.status_code == 200
-    assert response.get_json() == {"bookings": 1, "cancelled": 1, "waitlist_entries": 1, "emails": 1}
-    assert db.session.scalar(select(Booking.email).where(Booking.id == future["booking"].id)) == ""
-
-
-def test_every_booking_of_the_address_is_erased_from_one_link(db_session, future):
-    slot = public_slots(open_edition(), capacities=(4,))[0]
-    second = services.book(slot.id, visitor(1, email=EMAIL.upper()))
-    done = privacy.erase_person(future["booking"])
-    assert (done.bookings, done.cancelled) == (2, 2)
-    db.session.refresh(second)
-    assert second.anonymised_at is not None and second.status == BookingStatus.CANCELLED
+def test_every_booking_of_the_address_is_erased(db_session, future):
+    done = privacy.erase_person(EMAIL.upper())
+    assert (done.bookings, done.cancelled, done.waitlist_entries) == (2, 2, 1)
+    db.session.refresh(future["second"])
+    assert future["second"].anonymised_at is not None and future["second"].status == BookingStatus.CANCELLED
 
 
 def test_a_past_visit_keeps_its_status_counts_and_check_in(db_session):
@@ -247,7 +366,7 @@ def test_a_past_visit_keeps_its_status_counts_and_check_in(db_session):
     checkin_services.check_in(steward, slot, tokens.ticket_token(booking), admitted=2, now=visit)
     before = checkin_services.slot_attendance(slot)
 
-    done = privacy.erase_person(booking, now=datetime(2024, 6, 1, tzinfo=UTC))
+    done = privacy.erase_person(EMAIL, now=datetime(2024, 6, 1, tzinfo=UTC))
     assert (done.bookings, done.cancelled) == (1, 0)
     db.session.refresh(booking)
     assert booking.status == BookingStatus.CONFIRMED and booking.email == ""

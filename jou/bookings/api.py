@@ -7,19 +7,15 @@ answers 200 with the same booking (no second booking, no seat taken again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urljoin
 
-from flask import current_app, jsonify, request, url_for
-from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.exc import SQLAlchemyError
+from flask import current_app, jsonify, request
+from marshmallow import Schema, fields, validate
 
 from core.api import ErrorSchema, api_blueprint
-from core.errors import ValidationFailed, flatten_webargs_messages
-from core.extensions import db
-from core.mail import commit_and_deliver, forget_queued
-from jou.bookings import notify, privacy, services, tokens
+from core.errors import Forbidden, ValidationFailed
+from core.inputs import load_json
+from core.mail import external_url
+from jou.bookings import calendar, notify, privacy, services, tokens
 from jou.bookings.models import Booking, BookingKind, WaitlistEntry
 from jou.bookings.schemas import (
     BookingSchema,
@@ -39,7 +35,8 @@ IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "required": False,
     "schema": {"type": "string", "maxLength": 100},
-    "description": "Même clé → même réservation (200), sans reprendre de places.",
+    "description": "Même clé et même demande → même réservation (200), sans reprendre de places, pendant "
+    "24 h ; la même clé avec une autre demande → 422 idempotency_key_reused.",
 }
 MAX_KEY_LENGTH = 100
 
@@ -50,35 +47,6 @@ PUBLIC_INPUT, SCHOOL_INPUT, BOOKING_OUTPUT = (
     SchoolBookingInputSchema(),
     BookingSchema(),
 )
-
-
-@contextmanager
-def committing() -> Iterator[None]:
-    """One commit at the end, then the mail it queued is delivered; on error nothing stays."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        forget_queued()
-        raise
-    try:
-        commit_and_deliver()
-    except SQLAlchemyError:
-        # The booking is committed; its mail stays queued for `flask mail retry` (seen on SQLite under
-        # a rush: delivery's claim UPDATE after a read hits "database is locked").
-        db.session.rollback()
-        log.warning("Courriel de réservation laissé en file d'attente", exc_info=True)
-
-
-def load_json(schema: Schema) -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed("Objet JSON attendu.")
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        raise ValidationFailed(fields=flatten_webargs_messages({"json": exc.messages})) from None
 
 
 # ---- links --------------------------------------------------------------------------------------------
@@ -93,14 +61,16 @@ LINKS = {
 
 
 def booking_links(booking: Booking) -> dict[str, str]:
+    """Absolute links on PUBLIC_BASE_URL, never on the request's Host header (which the client chooses:
+    a forged Host would hand out manage links to someone else's server)."""
     ticket, manage = tokens.ticket_token(booking), tokens.manage_token(booking)
     links = {"ticket_token": ticket}
     for key, (endpoint, path) in LINKS.items():
+        token = ticket if "{ticket}" in path else manage
         if endpoint in current_app.view_functions:
-            url = url_for(endpoint, token=ticket if "{ticket}" in path else manage)
+            links[key] = external_url(endpoint, token=token)
         else:
-            url = path.format(ticket=ticket, manage=manage)
-        links[key] = urljoin(request.host_url, url)
+            links[key] = calendar.public_url(path.format(ticket=ticket, manage=manage))
     return links
 
 
@@ -128,7 +98,8 @@ def booking_json(booking: Booking) -> dict:
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou site non publié")
 @blp.alt_response(409, schema=ErrorSchema, description="Complet (slot_full), réservations closes "
                   "(booking_closed), créneau passé (slot_past), limites par e-mail")  # fmt: skip
-@blp.alt_response(422, schema=ErrorSchema, description="Champs invalides")
+@blp.alt_response(422, schema=ErrorSchema, description="Champs invalides ; Idempotency-Key déjà utilisée "
+                  "pour une autre demande (idempotency_key_reused)")  # fmt: skip
 def create_booking(slot_id: int):
     """Réserve un créneau (sans compte).
 
@@ -140,22 +111,10 @@ def create_booking(slot_id: int):
     kind = services.booking_kind(slot)
     payload = load_json(SCHOOL_INPUT if kind == BookingKind.SCHOOL else PUBLIC_INPUT)
     key = _idempotency_key()
-    if db.engine.dialect.name == "sqlite":
-        # There the booking transaction must begin with its seat write (see services): end this read.
-        db.session.commit()
-    # The slot's row stays locked from the seat UPDATE to the commit, and every booker of the slot waits
-    # for it: nothing runs between the two, the answer is built after the commit from the objects as
-    # they were (not expired: reading them again would cost three queries per booking in a rush).
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        with committing():
-            # The confirmation is queued inside book(), before the seats are taken (see services).
-            booking = services.book(slot_id, payload, idempotency_key=key, send_confirmation=True)
-        body = booking_json(booking)
-    finally:
-        session.expire_on_commit = True
-    return jsonify(body), 200 if booking.replayed else 201
+    # The confirmation is queued inside book(), before the seats are taken (see services). The answer is
+    # built from the objects as they are; core.uow commits after the view.
+    booking = services.book(slot_id, payload, idempotency_key=key, send_confirmation=True)
+    return jsonify(booking_json(booking)), 200 if booking.replayed else 201
 
 
 def _idempotency_key() -> str | None:
@@ -176,8 +135,7 @@ def join_waitlist(payload: dict, slot_id: int):
 
     Dès que des places se libèrent, les inscrits sont servis dans l'ordre (un groupe trop grand
     garde sa place, un plus petit derrière lui peut passer) et reçoivent leur billet par e-mail."""
-    with committing():
-        entry = services.join_waitlist(slot_id, payload)
+    entry = services.join_waitlist(slot_id, payload)
     return jsonify(waitlist_json(entry)), 201
 
 
@@ -217,9 +175,8 @@ def change_booking(payload: dict, token: str):
 
     Grand public : `party_size` (et `female`/`male`) ; classe : `female`, `male`, `unspecified`,
     `adults`. Des places rendues profitent aussitôt à la liste d'attente."""
-    with committing():
-        booking = _managed(token)
-        services.change_party(booking, payload)
+    booking = _managed(token)
+    services.change_party(booking, payload)
     return jsonify(booking_json(booking))
 
 
@@ -230,10 +187,9 @@ def change_booking(payload: dict, token: str):
 @blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
 def cancel_booking(token: str):
     """Annule la réservation : les places sont libérées aussitôt (et la liste d'attente servie)."""
-    with committing():
-        booking = _managed(token)
-        services.cancel_booking(booking)
-        notify.queue_cancellation(booking)
+    booking = _managed(token)
+    services.cancel_booking(booking)
+    notify.queue_cancellation(booking)
     return jsonify(booking_json(booking))
 
 
@@ -243,10 +199,10 @@ def cancel_booking(token: str):
 class PersonalDataSchema(Schema):
     generated_at = fields.String()
     controller = fields.String()
-    email = fields.String()
-    bookings = fields.List(fields.Dict(), metadata={"description": "Réservations faites avec cette adresse"})
+    email = fields.String(metadata={"description": "L'adresse (seulement par le lien reçu à cette adresse)"})
+    bookings = fields.List(fields.Dict(), metadata={"description": "Réservations"})
     waitlist_entries = fields.List(fields.Dict())
-    emails = fields.List(fields.Dict(), metadata={"description": "E-mails écrits à cette adresse"})
+    emails = fields.List(fields.Dict(), metadata={"description": "E-mails écrits"})
 
 
 class ErasureSchema(Schema):
@@ -256,17 +212,29 @@ class ErasureSchema(Schema):
     emails = fields.Integer()
 
 
+class PrivacyRequestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf([a.value for a in privacy.PrivacyAction]),
+        metadata={"description": "`export` (télécharger) ou `erase` (effacer)"},
+    )
+
+
+class AcceptedSchema(Schema):
+    status = fields.String()
+    message = fields.String()
+
+
 @blp.route("/bookings/<token>/personal-data", methods=["GET"])
 @blp.response(200, PersonalDataSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
 @blp.alt_response(410, schema=ErrorSchema, description="Données déjà effacées (data_erased)")
 def get_personal_data(token: str):
-    """Tout ce que nous conservons sur l'adresse e-mail de cette réservation (droit d'accès).
-
-    Ses réservations, ses inscriptions en liste d'attente et les e-mails qui lui ont été écrits."""
-    response = jsonify(privacy.personal_data(_managed(token)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """Les données personnelles de cette réservation (droit d'accès) : elle et les e-mails écrits à son
+    sujet. Pour tout ce qui concerne une adresse e-mail, demandez un lien envoyé à cette adresse :
+    `POST /privacy/requests`."""
+    return jsonify(privacy.booking_data(_managed(token)))
 
 
 @blp.route("/bookings/<token>/personal-data", methods=["DELETE"])
@@ -274,13 +242,53 @@ def get_personal_data(token: str):
 @blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
 @blp.alt_response(410, schema=ErrorSchema, description="Données déjà effacées (data_erased)")
 def erase_personal_data(token: str):
-    """Efface les données personnelles liées à l'adresse e-mail de cette réservation (droit à l'effacement).
+    """Efface les données personnelles de cette réservation (droit à l'effacement).
 
-    Nom, e-mail et téléphone sont effacés de toutes ses réservations et inscriptions en liste d'attente,
-    les e-mails qui lui ont été écrits aussi. Les visites à venir sont annulées (sans adresse, plus de
-    billet) et leurs places libérées ; les effectifs restent, sans nom, pour les statistiques."""
-    with committing():
-        done = privacy.erase_person(_managed(token))
+    Nom, e-mail et téléphone sont effacés de la réservation et des e-mails écrits à son sujet ; une visite
+    à venir est annulée (sans adresse, plus de billet) et ses places libérées ; les effectifs restent, sans
+    nom, pour les statistiques. Les autres réservations de la même adresse ne sont effacées que par le
+    lien envoyé à cette adresse (`POST /privacy/requests`)."""
+    done = privacy.erase_booking(_managed(token))
+    return jsonify(done.to_dict())
+
+
+@blp.route("/privacy/requests", methods=["POST"])
+@blp.arguments(PrivacyRequestSchema)
+@blp.response(202, AcceptedSchema)
+def request_privacy_link(payload: dict):
+    """Demande, pour une adresse e-mail, un lien pour télécharger (`export`) ou effacer (`erase`) toutes
+    ses données.
+
+    La réponse est toujours 202, la même que l'adresse soit connue ou non : le lien part par e-mail à
+    cette adresse, et lui seul donne accès aux données (valable 24 h)."""
+    privacy.request_link(payload["email"], privacy.PrivacyAction(payload["action"]))
+    return jsonify(
+        status="accepted",
+        message="Si l'adresse est valide, un lien vient de lui être envoyé par e-mail.",
+    ), 202
+
+
+@blp.route("/privacy/requests/<token>", methods=["GET"])
+@blp.response(200, PersonalDataSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="Lien altéré ou expiré (invalid_link)")
+def get_address_data(token: str):
+    """Toutes les données d'une adresse, par le lien e-mailé à cette adresse : réservations,
+    inscriptions en liste d'attente et e-mails écrits."""
+    email, _action = privacy.read_privacy_token(token)
+    return jsonify(privacy.personal_data(email))
+
+
+@blp.route("/privacy/requests/<token>", methods=["DELETE"])
+@blp.response(200, ErasureSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="Lien de téléchargement, pas d'effacement")
+@blp.alt_response(404, schema=ErrorSchema, description="Lien altéré ou expiré (invalid_link)")
+def erase_address(token: str):
+    """Efface tout ce qui est conservé au nom d'une adresse, par le lien d'effacement e-mailé à cette
+    adresse ; les visites à venir sont annulées, les effectifs restent sans nom."""
+    email, action = privacy.read_privacy_token(token)
+    if action != privacy.PrivacyAction.ERASE:
+        raise Forbidden("Ce lien permet de télécharger vos données, pas de les effacer.", code="wrong_link")
+    done = privacy.erase_person(email)
     return jsonify(done.to_dict())
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
-from core.models import HeadcountMixin, TimestampMixin, UTCDateTime, headcount_check, utcnow
+from core.models import HeadcountMixin, PersonalData, TimestampMixin, UTCDateTime, headcount_check, utcnow
 from jou.models import Slot
 
 
@@ -52,8 +52,11 @@ SCHOOL_LEVELS = {
 }
 
 
-class Booking(HeadcountMixin, TimestampMixin, db.Model):
+class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     __tablename__ = "bookings"
+    # The key and its digest are the visitor's own request (the digest covers their name and address).
+    __personal__ = ("name", "email", "phone", "idempotency_key", "idempotency_fingerprint")
+    __not_personal__ = ("kind", "status", "uai", "level")
     __table_args__ = (
         headcount_check(),
         CheckConstraint("party_size > 0", name="party_size_positive"),
@@ -81,6 +84,8 @@ class Booking(HeadcountMixin, TimestampMixin, db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # A resubmitted form or API call carries the same key: the constraint makes it one booking.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    # A digest of the request the key was first used with: the same key with another request is refused.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     slot: Mapped[Slot] = relationship(Slot)
 
@@ -99,10 +104,12 @@ class Booking(HeadcountMixin, TimestampMixin, db.Model):
         return f"<Booking {self.id} slot={self.slot_id} {self.kind} {self.party_size} {self.status}>"
 
 
-class WaitlistEntry(HeadcountMixin, TimestampMixin, db.Model):
+class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     """A party waiting for a full public slot; promoted in order of `created_at` (then id)."""
 
     __tablename__ = "waitlist_entries"
+    __personal__ = ("name", "email", "phone")
+    __not_personal__ = ("status",)
     __table_args__ = (
         headcount_check(),
         CheckConstraint("party_size > 0", name="party_size_positive"),

@@ -6,11 +6,15 @@ statistics count — the booking's slot, kind, status, party by gender, school (
 — and blanks the person: name and e-mail become "" (the columns stay NOT NULL), phone and idempotency key
 NULL, `anonymised_at` says when. Check-ins, walk-ins and attendance reports hold no visitor's data.
 
-The visitor's rights are exercised per e-mail address: the manage link was sent to that address only, so
-whoever holds it controls the mailbox, and "my data" is everything held about the address — all its
-bookings, waiting-list entries and e-mails, not this booking alone. Erasing cancels the bookings still to
-come (a booking without a name or an address can no longer receive its ticket, and its seats go to the
-waiting list); past bookings keep their counts.
+Authority follows proof. Anyone may book with any address, so the manage link a booking answers with
+proves nothing about the mailbox: it covers that booking alone (see, change, cancel, its .ics, its ticket,
+its own data: download and erase). Everything that spans an address — all its bookings, waiting-list
+entries and e-mails, to download or to erase — needs a link e-mailed to that address on request
+(`request_link`): only the mailbox's owner can open it. The request always gets the same answer, and the
+e-mail goes out whether or not the address holds anything, so asking reveals nothing.
+
+Erasing cancels the bookings still to come (a booking without a name or an address can no longer receive
+its ticket, and its seats go to the waiting list); past bookings keep their counts.
 
 `flask privacy purge --edition YEAR` does the same for every visitor of an edition once it is over, as the
 privacy notice beside every booking form promises (templates/jou/bookings/_privacy.html).
@@ -20,17 +24,21 @@ Services flush, never commit, and record their events in the audit log (without 
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
-from core import audit
+from core import audit, locking
 from core.errors import AppError, Conflict
 from core.extensions import db
 from core.formatting import PARIS, french_date, paris_today
-from core.mail import OutgoingMail
+from core.mail import OutgoingMail, compose, external_url, mail_composer, queue_mail_later
 from core.models import utcnow
 from jou import services as site_services
 from jou.bookings import services
@@ -38,12 +46,15 @@ from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistS
 from jou.checkin.models import CheckIn
 from jou.models import Edition, Site, Slot
 
-PERSONAL_FIELDS = ("name", "email", "phone")
-
 
 def erased_fields(row: Booking | WaitlistEntry) -> dict[str, str]:
-    """The audit's note of an erasure: which personal fields held something (never their values)."""
-    return {field: audit.REDACTED for field in PERSONAL_FIELDS if getattr(row, field)}
+    """The audit's note of an erasure: which personal fields held something (never their values); the
+    idempotency key and its digest are a request's, not something the visitor typed."""
+    return {
+        field: audit.REDACTED
+        for field in row.__personal__
+        if getattr(row, field) and not field.startswith("idempotency")
+    }
 
 
 class DataErased(AppError):
@@ -62,11 +73,11 @@ def ensure_not_erased(booking: Booking) -> Booking:
     return booking
 
 
-# ---- what we hold about a visitor --------------------------------------------------------------------
+# ---- what we hold --------------------------------------------------------------------------------------
 
 
-def _address(booking: Booking) -> str:
-    return booking.email.strip().lower()
+def _normal(email: str) -> str:
+    return email.strip().lower()
 
 
 def bookings_of(email: str) -> list[Booking]:
@@ -94,6 +105,15 @@ def _mails_to(email: str):  # noqa: ANN202 - a Select
     return select(OutgoingMail).where(
         func.lower(OutgoingMail.to_address) == email, OutgoingMail.to_address != ""
     )
+
+
+def _mails_about(booking: Booking) -> list[OutgoingMail]:
+    """The e-mails written about this booking (its ticket, changes, cancellation), not others to the
+    same address."""
+    mails = db.session.scalars(
+        _mails_to(_normal(booking.email)).order_by(OutgoingMail.created_at, OutgoingMail.id)
+    )
+    return [m for m in mails if (m.compose_args or {}).get("booking_id") == booking.id]
 
 
 def _slot_json(slot: Slot) -> dict:
@@ -126,9 +146,7 @@ def _booking_json(booking: Booking) -> dict:
         "adults": booking.adults,
         "uai": booking.uai,
         "level": booking.level,
-        "name": booking.name,
-        "email": booking.email,
-        "phone": booking.phone,
+        **{field: getattr(booking, field) for field in Booking.__personal__},
         "consent_at": _when(booking.consent_at),
         "created_at": _when(booking.created_at),
         "cancelled_at": _when(booking.cancelled_at),
@@ -147,9 +165,7 @@ def _entry_json(entry: WaitlistEntry) -> dict:
         "female": entry.female,
         "male": entry.male,
         "unspecified": entry.unspecified,
-        "name": entry.name,
-        "email": entry.email,
-        "phone": entry.phone,
+        **{field: getattr(entry, field) for field in WaitlistEntry.__personal__},
         "consent_at": _when(entry.consent_at),
         "created_at": _when(entry.created_at),
         "booking_id": entry.booking_id,
@@ -170,14 +186,28 @@ def _mail_json(mail: OutgoingMail) -> dict:
     }
 
 
-def personal_data(booking: Booking) -> dict:
-    """Everything held about the booking's e-mail address (see the module doc), as JSON-ready data."""
+CONTROLLER = "Soce — Journées Usines Ouvertes"
+
+
+def booking_data(booking: Booking) -> dict:
+    """What the manage link may see: this booking and the e-mails written about it."""
     ensure_not_erased(booking)
-    email = _address(booking)
+    return {
+        "generated_at": utcnow().isoformat(),
+        "controller": CONTROLLER,
+        "bookings": [_booking_json(booking)],
+        "waitlist_entries": [],
+        "emails": [_mail_json(m) for m in _mails_about(booking)],
+    }
+
+
+def personal_data(email: str) -> dict:
+    """Everything held about an address, for its proven owner (see the module doc)."""
+    email = _normal(email)
     mails = db.session.scalars(_mails_to(email).order_by(OutgoingMail.created_at, OutgoingMail.id))
     return {
         "generated_at": utcnow().isoformat(),
-        "controller": "Soce — Journées Usines Ouvertes",
+        "controller": CONTROLLER,
         "email": email,
         "bookings": [_booking_json(b) for b in bookings_of(email)],
         "waitlist_entries": [_entry_json(e) for e in waitlist_entries_of(email)],
@@ -202,10 +232,15 @@ def _upcoming(booking: Booking, now: datetime) -> bool:
     return booking.status == BookingStatus.CONFIRMED and services.slot_starts_at(booking.slot) > now
 
 
-def erasure_plan(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
+def booking_erasure_plan(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
     ensure_not_erased(booking)
     now = now or utcnow()
-    email = _address(booking)
+    return ErasurePlan(bookings=1, cancelled=int(_upcoming(booking, now)), emails=len(_mails_about(booking)))
+
+
+def erasure_plan(email: str, *, now: datetime | None = None) -> ErasurePlan:
+    now = now or utcnow()
+    email = _normal(email)
     held = bookings_of(email)
     return ErasurePlan(
         bookings=len(held),
@@ -219,9 +254,8 @@ def erasure_plan(booking: Booking, *, now: datetime | None = None) -> ErasurePla
 
 
 def _blank(row: Booking | WaitlistEntry, now: datetime) -> None:
-    row.name = ""
-    row.email = ""
-    row.phone = None
+    for field, blank in type(row).blanked().items():
+        setattr(row, field, blank)
     row.anonymised_at = now
 
 
@@ -233,9 +267,7 @@ def _forget_mails(condition) -> int:  # noqa: ANN001 - a SQL condition on Outgoi
         .where(condition, OutgoingMail.sent_at.is_(None))
         .execution_options(synchronize_session=False)
     ).rowcount
-    scrub: dict = {"to_address": "", "message": b"", "last_error": ""}
-    if hasattr(OutgoingMail, "compose_args"):
-        scrub["compose_args"] = None
+    scrub: dict = {"to_address": "", "message": b"", "last_error": "", "compose_args": None}
     sent = db.session.execute(
         update(OutgoingMail)
         .where(condition, OutgoingMail.sent_at.is_not(None))
@@ -245,33 +277,133 @@ def _forget_mails(condition) -> int:  # noqa: ANN001 - a SQL condition on Outgoi
     return unsent + sent
 
 
-def erase_person(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
-    """Erase everything held about the booking's e-mail address (see the module doc)."""
+def _erase_booking_row(booking: Booking, now: datetime, done: ErasurePlan) -> None:
+    """Under the booking's lock (cancel_booking takes it; a booking already cancelled is locked here)."""
+    if _upcoming(booking, now):
+        try:
+            services.cancel_booking(booking, now=now)
+            done.cancelled += 1
+        except Conflict:
+            pass  # cancelled in between by its own link: its seats were freed then, once
+    else:
+        locking.lock(Booking, booking.id)
+    if booking.anonymised_at is not None:
+        return
+    erased = erased_fields(booking)
+    _blank(booking, now)
+    audit.record("booking.erase", booking, actor_label=audit.VISITOR, changes=erased)
+    done.bookings += 1
+
+
+def erase_booking(booking: Booking, *, now: datetime | None = None) -> ErasurePlan:
+    """Erase this booking's person (its manage link's authority): cancelled if still to come, name, e-mail
+    and phone blanked, the e-mails about it forgotten. The address's other records stay."""
     ensure_not_erased(booking)
     now = now or utcnow()
-    email = _address(booking)
+    done = ErasurePlan()
+    mail_ids = [m.id for m in _mails_about(booking)]
+    _erase_booking_row(booking, now, done)
+    if mail_ids:
+        done.emails = _forget_mails(OutgoingMail.id.in_(mail_ids))
+    db.session.flush()
+    return done
+
+
+def erase_person(email: str, *, now: datetime | None = None) -> ErasurePlan:
+    """Erase everything held about an address, for its proven owner (see the module doc). The address is
+    locked in every edition first, so no booking of it slips in meanwhile."""
+    now = now or utcnow()
+    email = _normal(email)
+    for edition_id in sorted(db.session.scalars(select(Edition.id))):
+        locking.lock_key(services.ADDRESS_LOCK, f"{edition_id}:{email}")
     done = ErasurePlan()
     # The waiting list first: cancelling a booking below promotes it, and must not book this person again.
     for entry in waitlist_entries_of(email):
         if entry.status == WaitlistStatus.WAITING:
-            entry.status = WaitlistStatus.CANCELLED
+            services.cancel_waitlist_entry(entry)
         erased = erased_fields(entry)
         _blank(entry, now)
         audit.record("waitlist.erase", entry, actor_label=audit.VISITOR, changes=erased)
         done.waitlist_entries += 1
     db.session.flush()
     for held in bookings_of(email):
-        if _upcoming(held, now):
-            services.cancel_booking(held, now=now)
-            done.cancelled += 1
-        erased = erased_fields(held)
-        _blank(held, now)
-        held.idempotency_key = None
-        audit.record("booking.erase", held, actor_label=audit.VISITOR, changes=erased)
-        done.bookings += 1
+        _erase_booking_row(held, now, done)
     done.emails = _forget_mails(func.lower(OutgoingMail.to_address) == email)
     db.session.flush()
     return done
+
+
+# ---- links e-mailed to an address ----------------------------------------------------------------------
+
+
+class PrivacyAction(enum.StrEnum):
+    EXPORT = "export"
+    ERASE = "erase"
+
+
+PRIVACY_SALT = "jou-privacy-request"
+PRIVACY_MAIL = "privacy_link"
+
+
+class InvalidPrivacyLink(AppError):
+    status = 404
+    code = "invalid_link"
+    message = "Ce lien n'est pas valide ou a expiré. Demandez-en un nouveau : il sera envoyé à votre adresse e-mail."
+
+
+def _privacy_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PRIVACY_SALT)
+
+
+def privacy_token(email: str, action: PrivacyAction) -> str:
+    return _privacy_serializer().dumps([_normal(email), str(action)])
+
+
+def read_privacy_token(token: str) -> tuple[str, PrivacyAction]:
+    """The address and action the link was e-mailed for (404 when altered or older than
+    PRIVACY_LINK_MAX_AGE seconds)."""
+    try:
+        payload = _privacy_serializer().loads(token, max_age=current_app.config["PRIVACY_LINK_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        raise InvalidPrivacyLink() from None
+    if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(p, str) for p in payload)):
+        raise InvalidPrivacyLink()
+    try:
+        return payload[0], PrivacyAction(payload[1])
+    except ValueError:
+        raise InvalidPrivacyLink() from None
+
+
+SUBJECTS = {
+    PrivacyAction.EXPORT: "Vos données personnelles — Journées Usines Ouvertes",
+    PrivacyAction.ERASE: "Effacer vos données personnelles — Journées Usines Ouvertes",
+}
+
+
+def request_link(email: str, action: PrivacyAction) -> OutgoingMail:
+    """E-mail the address a link to act on all its data. Sent whatever the address holds (the answer and
+    the work are the same either way: nothing is learnt by asking)."""
+    email = _normal(email)
+    return queue_mail_later(email, SUBJECTS[action], PRIVACY_MAIL, email=email, action=str(action))
+
+
+@mail_composer(PRIVACY_MAIL)
+def _compose_privacy_link(email: str, action: str, *, template: str) -> EmailMessage | None:
+    kind = PrivacyAction(action)
+    minutes = current_app.config["PRIVACY_LINK_MAX_AGE"] // 60
+    return compose(
+        email,
+        SUBJECTS[kind],
+        template,
+        action=kind.value,
+        link=external_url("privacy.address", token=privacy_token(email, kind)),
+        valid_hours=max(minutes // 60, 1),
+    )
+
+
+def holds_anything(email: str) -> bool:
+    plan = erasure_plan(email)
+    return bool(plan.bookings or plan.waitlist_entries or plan.emails)
 
 
 # ---- purging a past edition --------------------------------------------------------------------------
@@ -355,17 +487,16 @@ def purge_edition(
     if dry_run:
         return report
 
-    blank = {"name": "", "email": "", "phone": None, "anonymised_at": now}
     db.session.execute(
         update(Booking)
         .where(*live_bookings)
-        .values(**blank, idempotency_key=None)
+        .values(**Booking.blanked(), anonymised_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(WaitlistEntry)
         .where(*live_entries)
-        .values(**blank)
+        .values(**WaitlistEntry.blanked(), anonymised_at=now)
         .execution_options(synchronize_session=False)
     )
     if emails:

@@ -4,10 +4,9 @@ Input schemas check shapes and formats; the rules that need the slot or the edit
 acknowledgements, window, per-email limits, seats) live in jou.bookings.services.
 """
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
-from core.identifiers import normalise_uai, uai_is_valid
-from core.validation import BaseSchema, FrenchPhone, LowerEmail, text
+from core.validation import BaseSchema, FrenchPhone, LowerEmail, Uai, text
 from jou.bookings.models import SCHOOL_LEVELS
 from jou.schemas import UTCDateTime
 
@@ -19,14 +18,6 @@ PRIVACY_NOTICE = (
     "annulation) ; l'usine voit la liste des réservations de son créneau. Ils sont effacés après "
     "l'édition, et sur simple demande."
 )
-
-
-class Uai(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
-        uai = normalise_uai(super()._deserialize(value, attr, data, **kwargs))
-        if not uai_is_valid(uai):
-            raise ValidationError("Code UAI invalide (7 chiffres et une lettre, par exemple 0750001A).")
-        return uai
 
 
 def _count(**kwargs) -> fields.Integer:
@@ -74,7 +65,7 @@ class WaitlistInputSchema(PublicBookingInputSchema):
 class SchoolBookingInputSchema(ContactSchema):
     """A class and its accompanying adults (schools slots, Friday). Pupils are counts, never names."""
 
-    uai = Uai(required=True, metadata={"description": "Code UAI de l'établissement (ex. 0750001A)"})
+    uai = Uai(required=True, metadata={"description": "Code UAI de l'établissement (ex. 0750001U)"})
     level = fields.String(required=True, validate=validate.OneOf(list(SCHOOL_LEVELS)))
     female = _count(metadata={"description": "Filles"})
     male = _count(metadata={"description": "Garçons"})

@@ -3,16 +3,19 @@
 Services take plain arguments, flush (never commit) and raise core.errors exceptions; the API, the pages,
 the CLI and the fixtures all call these.
 
-Seats are taken and given back only by one conditional UPDATE of `slots.seats_taken` with a row-count
-check — never read-then-write — so no interleaving of requests can oversell a slot; the CHECK constraint
-`seats_taken <= capacity` is the second safety net.
+Seats are taken and given back only by one conditional UPDATE of the slot row with a row-count check —
+never read-then-write — so no interleaving of requests can oversell a slot; bookings and walk-ins share
+that row (`seats_taken + walk_in_seats <= capacity`), and the CHECK `seats_taken <= capacity` is the
+second safety net. `flask doctor` recounts both counters from the bookings and walk-ins.
 
-SQLite: a transaction that has read and then writes fails at once ("database is locked") when another
-writer committed in between, whatever the busy timeout. So a booking transaction must *begin* with a
-write: `book()` first touches the slot row (`_lock_slot`), which waits its turn like `BEGIN IMMEDIATE`;
-callers end any read transaction before calling it (the API commits after loading the slot). On
-PostgreSQL the conditional UPDATE alone is atomic (the row lock queues concurrent bookers and READ
-COMMITTED re-checks the condition on the updated row).
+Every other change is made under a lock taken before the state it depends on is read (core.locking),
+always in the same order — address, booking, slot — so two changes never deadlock:
+- a booking's own changes (cancel, new party size, erasure) lock the booking row first and read its
+  status and size fresh under the lock; confirmed → cancelled is a conditional UPDATE, done once;
+- the per-address rules (bookings per edition, no overlap) are checked under a lock on the address
+  within the edition, so two parallel bookings by one address are judged one after the other;
+- the waiting list is served under the slot's row lock, each entry claimed by a conditional UPDATE.
+On SQLite every lock is the database's single write lock, taken before the first read (core.locking).
 
 Waiting list (public slots): an entry is promoted, in order of arrival, as soon as its whole party fits in
 the seats left; an entry that does not fit keeps its place and a smaller party behind it may pass (seats
@@ -21,20 +24,23 @@ are never left empty waiting for a big party, and the big party is first in line
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import hashlib
+import json
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from marshmallow import ValidationError
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit
-from core.errors import Conflict, NotFound, ValidationFailed
+from core import audit, locking
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import PARIS, french_date
-from core.identifiers import normalise_uai, uai_is_valid
 from core.models import utcnow
+from core.validation import valid_uai
 from jou.bookings import calendar, notify
 from jou.bookings.models import (
     SCHOOL_LEVELS,
@@ -47,6 +53,9 @@ from jou.bookings.models import (
 from jou.models import Audience, Edition, Site, Slot
 
 SLOT_FULL = "Ce créneau est complet."
+# A key replays its booking for this long after it was first used, then may be used anew.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+ADDRESS_LOCK = "booking-address"
 # What the audit log keeps of a booking: counts and places, never the person (name, e-mail, phone).
 AUDITED_FIELDS = (
     "slot_id", "kind", "status", "party_size", "female", "male", "unspecified", "adults", "uai", "level",
@@ -94,17 +103,12 @@ def waitlist_of_slot(slot_id: int) -> list[WaitlistEntry]:
 # ---- seats -------------------------------------------------------------------------------------------
 
 
-def _lock_slot(slot_id: int) -> None:
-    """SQLite only: start the transaction with a write so it holds the write lock (see module doc)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE slots SET seats_taken = seats_taken WHERE id = :id"), {"id": slot_id})
-
-
 def _take_seats(slot_id: int, seats: int) -> int | None:
-    """The slot's seats_taken after taking them, or None when they do not fit."""
+    """The slot's seats_taken after taking them, or None when they do not fit beside the bookings and
+    walk-ins already there."""
     return db.session.execute(
         update(Slot)
-        .where(Slot.id == slot_id, Slot.seats_taken + seats <= Slot.capacity)
+        .where(Slot.id == slot_id, Slot.seats_taken + Slot.walk_in_seats + seats <= Slot.capacity)
         .values(seats_taken=Slot.seats_taken + seats)
         .returning(Slot.seats_taken)
         .execution_options(synchronize_session=False)
@@ -112,16 +116,18 @@ def _take_seats(slot_id: int, seats: int) -> int | None:
 
 
 def _free_seats(slot_id: int, seats: int) -> None:
-    db.session.execute(
+    freed = db.session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.seats_taken >= seats)
         .values(seats_taken=Slot.seats_taken - seats)
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if freed != 1:  # seats given back that the slot does not count: a drift, never hidden
+        raise RuntimeError(f"Slot {slot_id}: {seats} seat(s) to free but fewer taken (run `flask doctor`).")
 
 
 def _refresh_seats(slot: Slot) -> None:
-    db.session.refresh(slot, attribute_names=["seats_taken"])
+    db.session.refresh(slot, attribute_names=["seats_taken", "walk_in_seats"])
 
 
 def _full(slot: Slot, wanted: int) -> Conflict:
@@ -196,19 +202,27 @@ def _check_email(slot: Slot, email: str, *, except_id: int | None = None) -> Non
     if except_id is not None:
         query = query.where(Booking.id != except_id)
     held = db.session.execute(query).all()
+    # The answer goes to whoever typed the address, who has not proven it is theirs: it names the rule,
+    # never the other bookings (their number, day or time). The mailbox's owner finds them in the e-mails.
     if len(held) >= edition.max_bookings_per_email:
         message = (
-            f"Cette adresse e-mail a déjà {len(held)} réservations pour cette édition "
-            f"(maximum {edition.max_bookings_per_email})."
+            f"Cette adresse e-mail ne peut pas réserver davantage pour cette édition : une même adresse "
+            f"peut faire au plus {edition.max_bookings_per_email} réservations. Vos réservations sont "
+            "dans les e-mails de confirmation reçus."
         )
         raise Conflict(message, code="booking_limit", fields={"email": [message]})
-    for day, start, end in held:
-        if _overlaps(slot, day, start, end):
-            message = (
-                f"Cette adresse e-mail a déjà une réservation le {french_date(day)} "
-                f"de {start:%H:%M} à {end:%H:%M}, qui chevauche ce créneau."
-            )
-            raise Conflict(message, code="overlapping_booking", fields={"email": [message]})
+    if any(_overlaps(slot, day, start, end) for day, start, end in held):
+        message = (
+            "Cette adresse e-mail a déjà une réservation qui chevauche ce créneau : une même adresse ne "
+            "peut pas réserver deux visites à la même heure. Vos réservations sont dans les e-mails de "
+            "confirmation reçus."
+        )
+        raise Conflict(message, code="overlapping_booking", fields={"email": [message]})
+
+
+def _lock_address(edition: Edition, email: str) -> None:
+    """Bookings of one address are judged one after the other (the per-address rules read, then write)."""
+    locking.lock_key(ADDRESS_LOCK, f"{edition.id}:{email}")
 
 
 def _overlaps(slot: Slot, day: date, start: time, end: time) -> bool:
@@ -243,9 +257,11 @@ def _headcount(kind: BookingKind, data: dict) -> tuple[int, dict[str, int]]:
 
 def _school_fields(data: dict) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
-    uai = normalise_uai(data.get("uai") or "")
-    if not uai_is_valid(uai):
-        errors["uai"] = ["Code UAI invalide (7 chiffres et une lettre, par exemple 0750001A)."]
+    uai = ""
+    try:
+        uai = valid_uai(data.get("uai"))
+    except ValidationError as exc:
+        errors["uai"] = exc.messages
     if data.get("level") not in SCHOOL_LEVELS:
         errors["level"] = ["Niveau de classe inconnu."]
     if errors:
@@ -256,8 +272,43 @@ def _school_fields(data: dict) -> dict[str, Any]:
 # ---- booking -----------------------------------------------------------------------------------------
 
 
+class IdempotencyKeyReused(AppError):
+    """The key was first used with another request: nothing of that request is revealed."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    message = "Cette clé d'idempotence a déjà servi pour une autre demande : utilisez une nouvelle clé."
+
+
 def booking_for_key(idempotency_key: str) -> Booking | None:
     return db.session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+
+
+def request_fingerprint(slot_id: int, data: dict) -> str:
+    """A digest of what was asked (the slot and the validated fields), to bind a key to its request."""
+    canonical = json.dumps({"slot": slot_id, "data": data}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _replayed(booking: Booking, slot_id: int, fingerprint: str) -> Booking:
+    """The booking a key made, for the same request only."""
+    if booking.slot_id != slot_id or (
+        booking.idempotency_fingerprint is not None and booking.idempotency_fingerprint != fingerprint
+    ):
+        raise IdempotencyKeyReused()
+    booking.replayed = True
+    return booking
+
+
+def _expired_key(booking: Booking, now: datetime) -> bool:
+    """A key older than IDEMPOTENCY_TTL is released (its booking keeps everything else) and may serve
+    again; `consent_at` is when the booking was made, on the caller's clock."""
+    if booking.consent_at > now - IDEMPOTENCY_TTL:
+        return False
+    booking.idempotency_key = None
+    booking.idempotency_fingerprint = None
+    db.session.flush()
+    return True
 
 
 def book(
@@ -270,15 +321,17 @@ def book(
 ) -> Booking:
     """Book a slot: a public party (party_size, name, email, phone?, female?, male?, consent, ack_*) or a
     school class (uai, level, female, male, unspecified, adults, name, email, phone?, consent), by the
-    slot's audience. With an idempotency key already used, the booking made with it is returned as is
-    (its `replayed` is True) and no seat is taken again. send_confirmation queues the ticket e-mail
-    (the page and the API; not the demo fixtures)."""
+    slot's audience. With an idempotency key used within IDEMPOTENCY_TTL for the same request, the
+    booking made with it is returned as is (its `replayed` is True) and no seat is taken again; for
+    another request the key is refused (422). send_confirmation queues the ticket e-mail (the page and
+    the API; not the demo fixtures)."""
     now = now or utcnow()
-    _lock_slot(slot_id)
+    locking.begin_write()
+    fingerprint = request_fingerprint(slot_id, data)
     if idempotency_key:
         existing = booking_for_key(idempotency_key)
-        if existing is not None:
-            return _replayed(existing, slot_id)
+        if existing is not None and not _expired_key(existing, now):
+            return _replayed(existing, slot_id, fingerprint)
     slot = bookable_slot(slot_id)
     edition: Edition = slot.site.edition
     kind = booking_kind(slot)
@@ -288,6 +341,7 @@ def book(
     _check_acknowledgements(slot, data)
     _check_open(slot, now)
     email = data["email"].strip().lower()
+    _lock_address(edition, email)
     _check_email(slot, email)
 
     booking = Booking(
@@ -300,6 +354,7 @@ def book(
         phone=data.get("phone") or None,
         consent_at=now,
         idempotency_key=idempotency_key or None,
+        idempotency_fingerprint=fingerprint if idempotency_key else None,
         **counts,
         **extra,
     )
@@ -319,7 +374,7 @@ def book(
         existing = booking_for_key(idempotency_key)
         if existing is None:
             raise
-        return _replayed(existing, slot_id)
+        return _replayed(existing, slot_id, fingerprint)
     written = [booking]
     if send_confirmation:
         written.append(notify.queue_confirmation(booking))
@@ -340,20 +395,21 @@ def book(
     return booking
 
 
-def _replayed(booking: Booking, slot_id: int) -> Booking:
-    if booking.slot_id != slot_id:
-        raise Conflict(
-            "Cette clé d'idempotence a déjà servi pour un autre créneau.", code="idempotency_key_reused"
-        )
-    booking.replayed = True
-    return booking
+def _locked_booking(booking: Booking) -> Booking:
+    """The booking read again under its row lock: its status and size as committed, not as first read."""
+    locked = locking.lock(Booking, booking.id)
+    if locked is None:
+        raise NotFound("Cette réservation n'existe plus.")
+    return locked
 
 
 def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -> Booking:
     """New size of the party (public: party_size and optionally female/male; school: female, male,
     unspecified, adults). Growing takes the extra seats with the same conditional UPDATE and needs the
-    booking window open; shrinking frees seats at once and promotes the waiting list."""
+    booking window open; shrinking frees seats at once and promotes the waiting list. The difference is
+    taken from the size read under the booking's lock, so parallel changes add up right."""
     now = now or utcnow()
+    booking = _locked_booking(booking)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict("Cette réservation est annulée.", code="booking_cancelled")
     slot = booking.slot
@@ -393,15 +449,26 @@ def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -
 
 
 def cancel_booking(booking: Booking, *, now: datetime | None = None) -> None:
-    """Cancel: the seats are free at once and the waiting list is promoted."""
+    """Cancel: the seats are free at once and the waiting list is promoted. Confirmed → cancelled happens
+    once: under the booking's lock, by a conditional UPDATE whose row count is checked, so a double
+    submit, or a cancel racing an erasure, frees the seats once."""
     now = now or utcnow()
+    booking = _locked_booking(booking)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict("Cette réservation est déjà annulée.", code="booking_cancelled")
     _check_not_past(booking.slot, now)
-    _free_seats(booking.slot_id, booking.party_size)
-    booking.status = BookingStatus.CANCELLED
-    booking.cancelled_at = now
-    db.session.flush()
+    freed = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+        .returning(Booking.party_size)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if freed is None:
+        raise Conflict("Cette réservation est déjà annulée.", code="booking_cancelled")
+    set_committed_value(booking, "status", BookingStatus.CANCELLED.value)
+    set_committed_value(booking, "cancelled_at", now)
+    _free_seats(booking.slot_id, freed)
     audit.record(
         "booking.cancel", booking, actor_label=audit.VISITOR,
         changes={"status": [BookingStatus.CONFIRMED.value, BookingStatus.CANCELLED.value]},
@@ -416,6 +483,7 @@ def cancel_booking(booking: Booking, *, now: datetime | None = None) -> None:
 def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> WaitlistEntry:
     """Join the waiting list of a public slot that cannot take the party (data as for a public booking)."""
     now = now or utcnow()
+    locking.begin_write()
     slot = bookable_slot(slot_id)
     if booking_kind(slot) != BookingKind.PUBLIC:
         raise Conflict(
@@ -426,6 +494,7 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
     _check_acknowledgements(slot, data)
     _check_open(slot, now)
     email = data["email"].strip().lower()
+    _lock_address(slot.site.edition, email)
     _check_email(slot, email)
     _refresh_seats(slot)
     if slot.seats_left >= party_size:
@@ -465,29 +534,53 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
     return entry
 
 
+def _leave_waitlist(entry: WaitlistEntry, status: WaitlistStatus, **values: Any) -> bool:
+    """waiting → status, once (a conditional UPDATE: a promotion and a departure never both win)."""
+    done = db.session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done:
+        set_committed_value(entry, "status", status.value)
+        for key, value in values.items():
+            set_committed_value(entry, key, value)
+    return bool(done)
+
+
 def cancel_waitlist_entry(entry: WaitlistEntry) -> None:
-    if entry.status == WaitlistStatus.WAITING:
-        entry.status = WaitlistStatus.CANCELLED
-        db.session.flush()
+    locking.begin_write()
+    if _leave_waitlist(entry, WaitlistStatus.CANCELLED):
         audit.record(
             "waitlist.cancel", entry, actor_label=audit.VISITOR, changes={"status": ["waiting", "cancelled"]}
         )
 
 
 def promote_waitlist(slot_id: int) -> list[Booking]:
-    """Book the waiting parties that fit, in order (see module doc); each is emailed its ticket."""
+    """Book the waiting parties that fit, in order (see module doc); each is emailed its ticket.
+
+    Runs under the slot's row lock, so promotions of one slot never interleave and the seats read are
+    the seats there are. A party whose address is being booked by another request at this very moment
+    keeps its place for the next freed seat (waiting for that address here could deadlock: its booker
+    holds the address and waits for this slot)."""
     promoted: list[Booking] = []
-    slot = db.session.get(Slot, slot_id)
+    slot = locking.lock(Slot, slot_id)
+    if slot is None:
+        return promoted
+    edition = slot.site.edition
     for entry in waitlist_of_slot(slot_id):
+        if not locking.try_lock_key(ADDRESS_LOCK, f"{edition.id}:{entry.email}"):
+            continue
         try:
             # They may have booked elsewhere since joining: the per-email rules hold for them too.
             _check_email(slot, entry.email)
         except Conflict as refused:
-            entry.status = WaitlistStatus.CANCELLED
-            audit.record(
-                "waitlist.cancel", entry, actor_label=audit.SYSTEM,
-                changes={"status": ["waiting", "cancelled"]}, summary=f"Non promue : {refused.code}",
-            )  # fmt: skip
+            if _leave_waitlist(entry, WaitlistStatus.CANCELLED):
+                audit.record(
+                    "waitlist.cancel", entry, actor_label=audit.SYSTEM,
+                    changes={"status": ["waiting", "cancelled"]}, summary=f"Non promue : {refused.code}",
+                )  # fmt: skip
             continue
         if _take_seats(slot_id, entry.party_size) is None:
             continue  # keeps its place; a smaller party behind may fit
@@ -507,8 +600,12 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
         )
         db.session.add(booking)
         db.session.flush()
-        entry.status = WaitlistStatus.PROMOTED
-        entry.booking_id = booking.id
+        if not _leave_waitlist(entry, WaitlistStatus.PROMOTED, booking_id=booking.id):
+            # Left the list in between (its own request): the seats go back, the booking never was.
+            db.session.delete(booking)
+            db.session.flush()
+            _free_seats(slot_id, entry.party_size)
+            continue
         audit.record(
             "booking.promote", booking, actor_label=audit.SYSTEM,
             changes={**audit.created(audit.snapshot(booking, AUDITED_FIELDS)), "waitlist_entry": [None, entry.id]},
@@ -516,4 +613,5 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
         notify.queue_promotion(booking)
         promoted.append(booking)
     db.session.flush()
+    _refresh_seats(slot)
     return promoted

@@ -2,27 +2,26 @@
 and the factory's view of its bookings (list, CSV export, message to the bookers of a slot).
 
 Each view: load the object (404) → authorise → validate with the booking schemas (422, French messages
-beside the fields) → call jou.bookings.services → commit once → respond. The rules live in the services.
+beside the fields) → call jou.bookings.services → respond; the request's unit of work commits once
+(core.uow). The rules live in the services.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from marshmallow import Schema, ValidationError
-from werkzeug.datastructures import MultiDict
+from marshmallow import Schema
 
 from core.auth.access import require
 from core.auth.models import Role
 from core.errors import AppError, NotFound
 from core.exports import attachment, excel_csv
-from core.extensions import db
 from core.formatting import french_date, french_datetime, french_time
-from core.mail import commit_and_deliver, forget_queued
-from core.validation import Text, display_phone, form_data
+from core.inputs import load_form, page_errors
+from core.uow import attempt
+from core.validation import display_phone
 from jou import services as site_services
 from jou.bookings import notify, privacy, schemas, services, tokens
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
@@ -71,21 +70,22 @@ def book(slot_id: int):
     values: dict = {"idempotency_key": uuid.uuid4().hex, "party_size": "1"}
     if request.method == "POST":
         values = request.form.to_dict()
-        schema = _booking_schema(slot)
         try:
-            data = _load(schema, request.form)
-            # SQLite: the booking transaction must begin with its write (see jou.bookings.services).
-            db.session.commit()
-            booking = services.book(
-                slot.id, data, idempotency_key=values.get("idempotency_key") or None, send_confirmation=True
-            )
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            forget_queued()
-            errors = _page_errors(exc)
-            status = exc.status if isinstance(exc, AppError) and exc.status == 409 else 422
+            with attempt():
+                data = load_form(_booking_schema(slot))
+                booking = services.book(
+                    slot.id,
+                    data,
+                    idempotency_key=values.get("idempotency_key") or None,
+                    send_confirmation=True,
+                )
+        except AppError as exc:
+            errors = page_errors(exc)
+            if isinstance(exc, services.IdempotencyKeyReused):
+                # This form was already sent with other answers: sending it again is a new request.
+                values["idempotency_key"] = uuid.uuid4().hex
+            status = 409 if exc.status == 409 else 422
             return _render_booking_form(services.bookable_slot(slot_id), values, errors, status=status)
-        commit_and_deliver()
         return redirect(url_for("bookings.manage", token=tokens.manage_token(booking)))
     return _render_booking_form(slot, values, errors)
 
@@ -95,14 +95,11 @@ def join_waitlist(slot_id: int):
     slot = services.bookable_slot(slot_id)
     values = request.form.to_dict()
     try:
-        data = _load(schemas.WaitlistInputSchema(), request.form)
-        entry = services.join_waitlist(slot.id, data)
-    except (ValidationError, AppError) as exc:
-        db.session.rollback()
-        forget_queued()
+        with attempt():
+            entry = services.join_waitlist(slot.id, load_form(schemas.WaitlistInputSchema()))
+    except AppError as exc:
         slot = services.bookable_slot(slot_id)
-        return _render_booking_form(slot, {}, {}, waitlist_values=values, waitlist_errors=_page_errors(exc))
-    commit_and_deliver()
+        return _render_booking_form(slot, {}, {}, waitlist_values=values, waitlist_errors=page_errors(exc))
     flash(
         f"Vous êtes inscrit·e sur la liste d'attente ({entry.party_size} "
         f"{'place' if entry.party_size == 1 else 'places'}). Si des places se libèrent, "
@@ -130,14 +127,11 @@ def change(token: str):
         return _render_erased()
     values = request.form.to_dict()
     try:
-        data = _load(schemas.ChangePartySchema(), request.form)
-        services.change_party(booking, data)
-    except (ValidationError, AppError) as exc:
-        db.session.rollback()
-        forget_queued()
+        with attempt():
+            services.change_party(booking, load_form(schemas.ChangePartySchema()))
+    except AppError as exc:
         booking = tokens.managed_booking_or_404(token)
-        return _render_manage(booking, token, values, _page_errors(exc))
-    commit_and_deliver()
+        return _render_manage(booking, token, values, page_errors(exc))
     flash("Votre réservation est modifiée.", "success")
     return redirect(url_for("bookings.manage", token=token))
 
@@ -150,21 +144,19 @@ def cancel(token: str):
     if request.method == "GET" or not booking.is_confirmed:
         return render_template("jou/bookings/cancel.html", booking=booking, token=token)
     try:
-        services.cancel_booking(booking)
-        notify.queue_cancellation(booking)
+        with attempt():
+            services.cancel_booking(booking)
+            notify.queue_cancellation(booking)
     except AppError as exc:
-        db.session.rollback()
-        forget_queued()
         flash(exc.message, "error")
         return redirect(url_for("bookings.manage", token=token))
-    commit_and_deliver()
     flash(
         "Votre réservation est annulée : les places sont libérées. Merci de nous avoir prévenus.", "success"
     )
     return redirect(url_for("bookings.manage", token=token))
 
 
-# --- personal data (GDPR): download and erase, through the same signed link ------------------------
+# --- personal data (GDPR) of this booking, through its signed link; an address's: privacy_views ------
 
 
 @bp.route("/reservations/<token>/donnees.json")
@@ -172,10 +164,8 @@ def personal_data(token: str):
     booking = tokens.managed_booking_or_404(token)
     if booking.anonymised_at:
         return _render_erased()
-    body = json.dumps(privacy.personal_data(booking), ensure_ascii=False, indent=2).encode()
-    response = attachment(body, "application/json", f"mes-donnees-reservation-{booking.id}.json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    body = json.dumps(privacy.booking_data(booking), ensure_ascii=False, indent=2).encode()
+    return attachment(body, "application/json", f"mes-donnees-reservation-{booking.id}.json")
 
 
 @bp.route("/reservations/<token>/effacer", methods=["GET", "POST"])
@@ -184,16 +174,14 @@ def erase(token: str):
     if booking.anonymised_at:
         return _render_erased()
     if request.method == "GET":
-        plan = privacy.erasure_plan(booking)
+        plan = privacy.booking_erasure_plan(booking)
         return render_template("jou/bookings/erase.html", booking=booking, token=token, plan=plan)
     try:
-        done = privacy.erase_person(booking)
+        with attempt():
+            done = privacy.erase_booking(booking)  # promotes the waiting list: the promoted get tickets
     except AppError as exc:
-        db.session.rollback()
-        forget_queued()
         flash(exc.message, "error")
         return redirect(url_for("bookings.manage", token=token))
-    commit_and_deliver()  # cancelling promotes the waiting list: the promoted get their tickets
     return render_template("jou/bookings/erased.html", done=done)
 
 
@@ -227,20 +215,18 @@ def message_bookers(site_id: int, slot_id: int):
     if slot is None:
         raise NotFound("Créneau introuvable.")
     try:
-        data = _load(schemas.SlotMessageSchema(), request.form)
-        queued = notify.queue_slot_message(slot, data["subject"], data["body"])
-    except (ValidationError, AppError) as exc:
-        db.session.rollback()
-        forget_queued()
+        with attempt():
+            data = load_form(schemas.SlotMessageSchema())
+            queued = notify.queue_slot_message(slot, data["subject"], data["body"])
+    except AppError as exc:
         return render_template(
             "jou/bookings/site_bookings.html",
             site=site,
             slots=_slots_with_bookings(site),
             message_slot_id=slot.id,
             values=request.form.to_dict(),
-            errors=_page_errors(exc),
+            errors=page_errors(exc),
         ), 422
-    commit_and_deliver()
     flash(f"Message envoyé aux personnes inscrites ({len(queued)} destinataire(s)).", "success")
     return redirect(url_for("bookings.site_bookings", site_id=site.id, _anchor=f"creneau-{slot.id}"))
 
@@ -262,36 +248,6 @@ def _booking_schema(slot: Slot) -> Schema:
     if slot.audience == Audience.SCHOOLS:
         return schemas.SchoolBookingInputSchema()
     return schemas.PublicBookingInputSchema()
-
-
-def _load(schema: Schema, form: MultiDict) -> dict:
-    """The form through the schema. A select or number left blank is a missing value ("Ce champ est
-    obligatoire."), not an invalid one; text inputs keep their blank, which Text reports the same way."""
-    data = form_data(form, schema)
-    return schema.load({k: v for k, v in data.items() if v != "" or isinstance(schema.fields.get(k), Text)})
-
-
-def _page_errors(exc: ValidationError | AppError) -> dict[str, list[str]]:
-    """Messages keyed by input name; a service error without a field goes above the form."""
-    if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
-    else:
-        messages = exc.fields or {"_form": [exc.message]}
-    errors: dict[str, list[str]] = {}
-    for name, value in messages.items():
-        errors.setdefault(str(name), []).extend(_strings(value))
-    return errors
-
-
-def _strings(value) -> Iterable[str]:  # noqa: ANN001 - lists, dicts or a message
-    if isinstance(value, dict):
-        for inner in value.values():
-            yield from _strings(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _strings(inner)
-    else:
-        yield str(value)
 
 
 def _render_booking_form(

@@ -1,6 +1,6 @@
 """JSON API of the gate: check a ticket in, merge an offline phone's check-ins, the signed offline list,
 walk-ins, attendance. For the site's own factory accounts and admins (bearer token); another factory's
-slot is a 404 and nothing is recorded."""
+slot is a 404 and nothing is recorded. The request's unit of work commits once (core.uow)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from flask import jsonify
 from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
 from core.auth.models import Role
-from core.extensions import db
-from jou.bookings.api import load_json
+from core.inputs import load_json
 from jou.checkin import schemas, services
 
 blp = api_blueprint("checkin_api", __name__, "", description="Contrôle des billets à l'entrée des usines")
@@ -37,7 +36,6 @@ def create_checkin():
     data = load_json(schemas.CheckInInputSchema())
     slot = services.own_slot(user, data["slot_id"])
     answer = services.check_in(user, slot, data["token"], admitted=data["admitted"])
-    db.session.commit()
     return jsonify(answer.to_dict())
 
 
@@ -56,7 +54,6 @@ def merge_offline():
     data = load_json(schemas.OfflineBatchSchema())
     slot = services.own_slot(user, data["slot_id"])
     results = services.merge_offline(user, slot, data["entries"], device=data["device"])
-    db.session.commit()
     return jsonify({"results": results})
 
 
@@ -87,7 +84,6 @@ def create_walk_in(slot_id: int):
     data = load_json(schemas.WalkInInputSchema())
     override, key = data.pop("override"), data.pop("client_key")
     walk_in = services.admit_walk_in(user, slot, data, override=override, client_key=key)
-    db.session.commit()
     return jsonify(schemas.WalkInSchema().dump(walk_in)), 201
 
 

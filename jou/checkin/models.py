@@ -2,7 +2,8 @@
 
 A check-in is one row per booking (UNIQUE booking_id): the same ticket scanned twice, on one phone or on
 two offline phones, is counted once. Walk-ins are counts (never persons) in `walk_ins`, held within the
-slot's capacity by a conditional UPDATE of `gate_tallies.walk_in_seats` unless explicitly overridden.
+slot's capacity with the bookings by a conditional UPDATE of `slots.walk_in_seats` unless explicitly
+overridden.
 An attendance report holds the figures the factory confirms or corrects after the day; raw scans stay.
 """
 
@@ -47,16 +48,6 @@ class CheckIn(db.Model):
     booking: Mapped[Booking] = relationship(Booking)
     slot: Mapped[Slot] = relationship(Slot)
     by = relationship("User")
-
-
-class GateTally(db.Model):
-    """Seats taken by walk-ins on a slot: the row the conditional UPDATE holds within capacity."""
-
-    __tablename__ = "gate_tallies"
-    __table_args__ = (CheckConstraint("walk_in_seats >= 0", name="walk_in_seats_nonneg"),)
-
-    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), primary_key=True)
-    walk_in_seats: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WalkIn(HeadcountMixin, db.Model):

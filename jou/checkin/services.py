@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core import locking
 from core.auth.models import Role, User
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
@@ -31,7 +32,7 @@ from core.models import utcnow
 from jou import services as site_services
 from jou.bookings import tokens
 from jou.bookings.models import Booking, BookingKind, BookingStatus
-from jou.checkin.models import AttendanceReport, CheckIn, CheckInSource, GateTally, WalkIn
+from jou.checkin.models import AttendanceReport, CheckIn, CheckInSource, WalkIn
 from jou.models import Site, Slot
 
 MAX_TOKEN_LENGTH = 300
@@ -264,22 +265,12 @@ def search_bookings(slot: Slot, query: str, limit: int = 20) -> list[tuple[Booki
 # ---- walk-ins ----------------------------------------------------------------------------------------
 
 
-def _ensure_tally(slot_id: int) -> None:
-    if db.session.get(GateTally, slot_id) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(GateTally(slot_id=slot_id, walk_in_seats=0))
-        except IntegrityError:
-            pass  # created meanwhile by another request
-
-
-def walk_in_seats(slot_id: int) -> int:
-    return db.session.scalar(select(GateTally.walk_in_seats).where(GateTally.slot_id == slot_id)) or 0
-
-
 def seats_left_at_gate(slot: Slot) -> int:
-    taken = db.session.scalar(select(Slot.seats_taken).where(Slot.id == slot.id))
-    return slot.capacity - taken - walk_in_seats(slot.id)
+    """Seats neither booked nor taken by walk-ins, read fresh (negative after an override)."""
+    row = db.session.execute(
+        select(Slot.capacity, Slot.seats_taken, Slot.walk_in_seats).where(Slot.id == slot.id)
+    ).one()
+    return row.capacity - row.seats_taken - row.walk_in_seats
 
 
 def admit_walk_in(
@@ -291,8 +282,10 @@ def admit_walk_in(
     client_key: str | None = None,
     now: datetime | None = None,
 ) -> WalkIn:
-    """Visitors without a booking. Booked seats plus walk-ins stay within the slot's capacity (one
-    conditional UPDATE) unless the factory overrides it; the override is recorded (by whom, when)."""
+    """Visitors without a booking. They take seats of the slot row like an online booking (one
+    conditional UPDATE), so bookings plus walk-ins stay within the slot's capacity unless the factory
+    overrides it; the override is recorded (by whom, when). A replayed `client_key` (an offline phone
+    sending its batch again, or twice at once) gives back the first walk-in and takes no seat."""
     now = now or utcnow()
     counts = {k: int(counts.get(k) or 0) for k in ("female", "male", "unspecified", "adults")}
     if any(v < 0 for v in counts.values()):
@@ -300,38 +293,50 @@ def admit_walk_in(
     total = sum(counts.values())
     if total < 1:
         raise ValidationFailed.on("female", "Indiquez au moins une personne.")
+    client_key = client_key or None  # an empty key is no key (the UNIQUE column would take it once)
+    locking.begin_write()
     if client_key:
         replay = db.session.scalar(select(WalkIn).where(WalkIn.client_key == client_key))
         if replay is not None:
-            if replay.slot_id != slot.id:
-                # Keys are unique across slots: never hand back (or count under) another slot's walk-in.
-                raise Conflict(
-                    "Cette clé d'envoi a déjà servi pour un autre créneau.", code="client_key_reused"
-                )
-            return replay
-    _ensure_tally(slot.id)
-    tally = update(GateTally).where(GateTally.slot_id == slot.id)
+            return _replayed_walk_in(replay, slot)
+    walk_in = WalkIn(slot_id=slot.id, admitted_at=now, by_id=user.id, client_key=client_key, **counts)
+    # The row first, the seats after (as for a booking): a twin with the same key loses on UNIQUE
+    # before it takes any seat.
+    try:
+        with db.session.begin_nested():
+            db.session.add(walk_in)
+    except IntegrityError:
+        replay = db.session.scalar(select(WalkIn).where(WalkIn.client_key == client_key))
+        if not client_key or replay is None:
+            raise
+        return _replayed_walk_in(replay, slot)
+    seats = update(Slot).where(Slot.id == slot.id)
     if not override:
-        booked = select(Slot.seats_taken).where(Slot.id == slot.id).scalar_subquery()
-        tally = tally.where(GateTally.walk_in_seats + total + booked <= slot.capacity)
-    result = db.session.execute(
-        tally.values(walk_in_seats=GateTally.walk_in_seats + total).execution_options(
-            synchronize_session=False
-        )
-    )
-    if result.rowcount != 1:
+        seats = seats.where(Slot.seats_taken + Slot.walk_in_seats + total <= Slot.capacity)
+    left_after = db.session.execute(
+        seats.values(walk_in_seats=Slot.walk_in_seats + total)
+        .returning(Slot.capacity - Slot.seats_taken - Slot.walk_in_seats)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if left_after is None:
+        db.session.delete(walk_in)
+        db.session.flush()
         left = max(seats_left_at_gate(slot), 0)
         message = (
             f"Capacité du créneau atteinte : il reste {left} place(s). Cochez « dépasser la capacité » "
             "pour les faire entrer quand même."
         )
         raise Conflict(message, code="slot_full", fields={"female": [message]})
-    over = override and seats_left_at_gate(slot) < 0
-    walk_in = WalkIn(
-        slot_id=slot.id, over_capacity=over, admitted_at=now, by_id=user.id, client_key=client_key, **counts
-    )
-    db.session.add(walk_in)
+    walk_in.over_capacity = left_after < 0
     db.session.flush()
+    db.session.refresh(slot, attribute_names=["seats_taken", "walk_in_seats"])
+    return walk_in
+
+
+def _replayed_walk_in(walk_in: WalkIn, slot: Slot) -> WalkIn:
+    if walk_in.slot_id != slot.id:
+        # Keys are unique across slots: never hand back (or count under) another slot's walk-in.
+        raise Conflict("Cette clé d'envoi a déjà servi pour un autre créneau.", code="client_key_reused")
     return walk_in
 
 

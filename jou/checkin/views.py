@@ -2,18 +2,19 @@
 and sync), the QR's own URL (/controle/<token>) and the attendance figures with the factory's form.
 
 The scanner's JSON calls go to page routes (session cookie + CSRF header), the API being bearer-only;
-both call the same jou.checkin.services and answer the same dictionaries.
+both call the same jou.checkin.services and answer the same dictionaries. The request's unit of work
+commits once (core.uow).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from marshmallow import Schema, ValidationError
 
 from core.auth.access import page_user, require
 from core.auth.models import Role
-from core.errors import AppError, NotFound, ValidationFailed, flatten_webargs_messages
-from core.extensions import db
+from core.errors import AppError, NotFound
+from core.inputs import load_form, load_json
+from core.uow import attempt
 from jou.bookings import tokens
 from jou.checkin import schemas, services
 from jou.checkin.models import CheckInSource
@@ -30,19 +31,8 @@ def _slot(site_id: int, slot_id: int):
     return user, slot
 
 
-def _load(schema: Schema, data: dict) -> dict:
-    data = {k: v for k, v in data.items() if k != "csrf_token" and v != ""}
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise ValidationFailed(fields=flatten_webargs_messages({"json": exc.messages})) from None
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed("Objet JSON attendu.")
-    return body
+def _flash_refusal(exc: AppError) -> None:
+    flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
 
 
 @bp.route("/mes-sites/<int:site_id>/controle")
@@ -66,10 +56,9 @@ def scanner(site_id: int, slot_id: int):
 @bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/billet", methods=["POST"])
 def scan(site_id: int, slot_id: int):
     user, slot = _slot(site_id, slot_id)
-    body = _json_body()
-    data = _load(schemas.CheckInInputSchema(), {**body, "slot_id": slot.id})
+    # The slot is the page's (its URL), not the body's: the scanner does not send it.
+    data = load_json(schemas.CheckInInputSchema(partial=("slot_id",)))
     answer = services.check_in(user, slot, data["token"], admitted=data["admitted"])
-    db.session.commit()
     return jsonify(answer.to_dict())
 
 
@@ -101,9 +90,8 @@ def offline_list(site_id: int, slot_id: int):
 @bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle/synchro", methods=["POST"])
 def sync(site_id: int, slot_id: int):
     user, slot = _slot(site_id, slot_id)
-    data = _load(schemas.OfflineBatchSchema(), {**_json_body(), "slot_id": slot.id})
+    data = load_json(schemas.OfflineBatchSchema(partial=("slot_id",)))
     results = services.merge_offline(user, slot, data["entries"], device=data["device"])
-    db.session.commit()
     return jsonify({"results": results})
 
 
@@ -111,14 +99,13 @@ def sync(site_id: int, slot_id: int):
 def walk_in(site_id: int, slot_id: int):
     user, slot = _slot(site_id, slot_id)
     try:
-        data = _load(schemas.WalkInInputSchema(), request.form.to_dict())
-        override, key = data.pop("override"), data.pop("client_key")
-        entry = services.admit_walk_in(user, slot, data, override=override, client_key=key)
+        with attempt():
+            data = load_form(schemas.WalkInInputSchema())
+            override, key = data.pop("override"), data.pop("client_key")
+            entry = services.admit_walk_in(user, slot, data, override=override, client_key=key)
     except AppError as exc:
-        db.session.rollback()
-        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+        _flash_refusal(exc)
     else:
-        db.session.commit()
         flash(f"{entry.total} visiteur(s) sans réservation enregistré(s).", "success")
     return redirect(url_for("checkin.scanner", site_id=site_id, slot_id=slot_id))
 
@@ -136,13 +123,12 @@ def attendance(site_id: int):
 def confirm_attendance(site_id: int, slot_id: int):
     user, slot = _slot(site_id, slot_id)
     try:
-        data = _load(schemas.AttendanceInputSchema(), request.form.to_dict())
-        services.confirm_attendance(user, slot, data, data.pop("note"))
+        with attempt():
+            data = load_form(schemas.AttendanceInputSchema())
+            services.confirm_attendance(user, slot, data, data.pop("note"))
     except AppError as exc:
-        db.session.rollback()
-        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+        _flash_refusal(exc)
     else:
-        db.session.commit()
         flash("Chiffres de fréquentation enregistrés.", "success")
     return redirect(url_for("checkin.attendance", site_id=site_id))
 
@@ -169,14 +155,16 @@ def ticket_checkin(token: str):
     if booking is None or not services.may_check_in(user, booking):
         raise NotFound("Billet introuvable.")
     slot: Slot = booking.slot
+    # The ticket and the slot are the URL's; the form gives only the number admitted.
+    form = request.form.copy()
+    form["token"], form["slot_id"] = token, str(slot.id)
     try:
-        data = _load(
-            schemas.CheckInInputSchema(), {**request.form.to_dict(), "token": token, "slot_id": slot.id}
-        )
-        answer = services.check_in(user, slot, token, admitted=data["admitted"], source=CheckInSource.LINK)
+        with attempt():
+            data = load_form(schemas.CheckInInputSchema(), form)
+            answer = services.check_in(
+                user, slot, token, admitted=data["admitted"], source=CheckInSource.LINK
+            )
     except AppError as exc:
-        db.session.rollback()
-        flash(exc.fields and next(iter(exc.fields.values()))[0] or exc.message, "error")
+        _flash_refusal(exc)
         return redirect(url_for("checkin.ticket", token=token))
-    db.session.commit()
     return render_template("jou/checkin/ticket.html", answer=answer, booking=booking, token=token)

@@ -1,0 +1,74 @@
+"""Pages for a visitor's rights over everything held about their e-mail address (jou.bookings.privacy).
+
+/mes-donnees asks for a link, which is e-mailed to the address: the page always answers the same, so it
+tells nobody whether an address booked. The link (valid PRIVACY_LINK_MAX_AGE) opens /mes-donnees/<token>:
+download everything, or erase everything after a confirmation (a POST: mail scanners that open links
+must not erase anything).
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from core.errors import AppError
+from core.exports import attachment
+from core.inputs import load_form, page_errors
+from jou.bookings import privacy
+from jou.bookings.api import PrivacyRequestSchema
+
+bp = Blueprint("privacy", __name__)
+
+ACTION_LABELS = {
+    privacy.PrivacyAction.EXPORT: "Télécharger toutes mes données",
+    privacy.PrivacyAction.ERASE: "Effacer toutes mes données",
+}
+SENT = (
+    "C'est noté : un e-mail part à l'adresse indiquée avec un lien valable 24 heures. Seule la personne "
+    "qui lit cette boîte aux lettres peut l'ouvrir."
+)
+
+
+@bp.route("/mes-donnees", methods=["GET", "POST"])
+def request_link():
+    values = {"action": request.args.get("action", privacy.PrivacyAction.EXPORT.value)}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            data = load_form(PrivacyRequestSchema())
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            privacy.request_link(data["email"], privacy.PrivacyAction(data["action"]))
+            flash(SENT, "success")
+            return redirect(url_for("privacy.request_link"))
+    return render_template(
+        "jou/bookings/privacy_request.html", values=values, errors=errors, actions=ACTION_LABELS
+    ), (422 if errors else 200)
+
+
+@bp.route("/mes-donnees/<token>", methods=["GET", "POST"])
+def address(token: str):
+    email, action = privacy.read_privacy_token(token)
+    if request.method == "POST":
+        if action != privacy.PrivacyAction.ERASE:
+            flash("Ce lien permet de télécharger vos données, pas de les effacer.", "error")
+            return redirect(url_for("privacy.address", token=token))
+        done = privacy.erase_person(email)  # promotes the waiting list: the promoted get their tickets
+        return render_template("jou/bookings/erased.html", done=done)
+    return render_template(
+        "jou/bookings/privacy_address.html",
+        token=token,
+        email=email,
+        action=action,
+        plan=privacy.erasure_plan(email),
+    )
+
+
+@bp.route("/mes-donnees/<token>/donnees.json")
+def download(token: str):
+    email, _action = privacy.read_privacy_token(token)
+    body = json.dumps(privacy.personal_data(email), ensure_ascii=False, indent=2).encode()
+    return attachment(body, "application/json", "mes-donnees-journees-usines-ouvertes.json")
