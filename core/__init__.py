@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from flask import Flask
@@ -26,29 +27,54 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
 
-    from core import validation  # noqa: F401 - French marshmallow messages before any schema loads
+    from core import validation  # French marshmallow messages before any schema loads
     from core.api import api
     from core.errors import register_error_handlers
     from core.extensions import csrf, db, login_manager, migrate
 
+    _register_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     api.init_app(app)
     register_error_handlers(app)
+    # First of the request hooks: no NUL, lone surrogate or runaway JSON reaches a view (core.validation).
+    app.before_request(validation.guard_request)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
 
     _register_blueprints(app, api)
-    from core import security
+    from core import retry, security, uow
 
+    uow.init_app(app)  # one commit per request, after the view; mail delivered after it
+    retry.init_app(app)  # deadlocks run the view again, once; before security, so a limit counts it once
     security.init_app(app)  # after the blueprints: rate limits wrap their views
     _register_cli(app)
     _register_template_helpers(app)
     return app
+
+
+# Every module that declares tables, in one place: the metadata Alembic and the migrations test compare
+# holds them all, whichever pages a process imports (no model module imports another to register it).
+MODEL_MODULES = (
+    "core.audit",
+    "core.auth.models",
+    "core.geography.models",
+    "core.mail",
+    "jou.models",
+    "jou.bookings.models",
+    "jou.checkin.models",
+    "pmi.models",
+    "pmi.transports.models",
+)
+
+
+def _register_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
@@ -59,6 +85,7 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from core.geography import views as geo_views
     from jou import api as jou_api
     from jou import views as jou_views
+    from jou.bookings import privacy_views
     from jou.bookings import views as booking_views
     from jou.bookings import views_files as booking_files_views
     from jou.checkin import api as checkin_api
@@ -73,7 +100,8 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from stats import views as stats_views
 
     pages = (
-        views.bp, auth_views.bp, jou_views.bp, booking_views.bp, booking_files_views.bp, checkin_views.bp,
+        views.bp, auth_views.bp, jou_views.bp, booking_views.bp, booking_files_views.bp, privacy_views.bp,
+        checkin_views.bp,
         geo_views.bp, pmi_views.bp, transports_views.bp, maps_views.bp, audit_views.bp, stats_views.bp,
     )  # fmt: skip
     for bp in pages:
@@ -94,12 +122,16 @@ def _register_cli(app: Flask) -> None:
     from core.geography.cli import geo_cli
     from fixtures.cli import fixtures_cli
     from jou.bookings.cli import privacy_cli
+    from jou.cli import doctor_command
+    from jou.cli import refresh_command as refresh_sites_command
     from pmi.cli import pmi_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(doctor_command)
     app.cli.add_command(mail_cli)
     app.cli.add_command(fixtures_cli)
+    geo_cli.add_command(refresh_sites_command)  # `flask geo refresh`: jou's sites, in core's group
     app.cli.add_command(geo_cli)
     app.cli.add_command(pmi_cli)
     app.cli.add_command(privacy_cli)
@@ -127,3 +159,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):  # noqa: ANN001
         conn.exec_driver_sql("BEGIN")
+
+    from core.locking import track_sqlite_writes
+
+    track_sqlite_writes(engine)

@@ -1,14 +1,14 @@
 """JSON API of JOU: editions and sites.
 
-Every route: load the site (404) → authorise (403) → validate the body (422) → service → commit once.
+Every route: load the site (404) → authorise (403) → validate the body (422) → service; the request's
+unit of work commits once (core.uow).
 A site the caller may not see answers 404, never 403, so its existence stays private. Sites are shown
 with their contact only to their owner and the Soce staff (SitePrivateSchema), otherwise SiteSchema.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app, jsonify, url_for
@@ -51,17 +51,6 @@ def list_editions():
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def committing() -> Iterator[None]:
-    """One commit at the end of the request; on any error nothing of it stays in the session."""
-    try:
-        yield
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def site_json(user: User | None, site: Site) -> dict:
@@ -136,9 +125,8 @@ def create_site(payload: dict, *, user: User):
     """Inscrit un site (brouillon) avec ses créneaux.
 
     Pour l'édition `edition` (année) ou, à défaut, celle ouverte aux inscriptions."""
-    with committing():
-        edition = services.edition_for_registration(payload.pop("edition", None))
-        site = services.create_site(user, edition, payload)
+    edition = services.edition_for_registration(payload.pop("edition", None))
+    site = services.create_site(user, edition, payload)
     return site
 
 
@@ -166,8 +154,7 @@ def update_site(payload: dict, *, site: Site, user: User):
     créneau existant est modifié, sans `id` un créneau est créé, un créneau absent est supprimé.
     Un créneau qui a des réservations ne change ni de jour, ni d'horaire, ni de public, ne descend pas
     sous ses places réservées et n'est pas supprimé (409)."""
-    with committing():
-        services.update_site(user, site, payload)
+    services.update_site(user, site, payload)
     return site
 
 
@@ -177,8 +164,7 @@ def update_site(payload: dict, *, site: Site, user: User):
 @sites_blp.arguments(LocationInputSchema)
 def set_location(payload: dict, *, site: Site, user: User):
     """Corrige le repère du site sur la carte (précision « manual »)."""
-    with committing():
-        services.set_site_location(user, site, payload["lat"], payload["lon"])
+    services.set_site_location(user, site, payload["lat"], payload["lon"])
     return site
 
 
@@ -190,8 +176,7 @@ def submit_site(*, site: Site, user: User):
     """Soumet un site à la validation.
 
     Un brouillon, ou un site refusé puis corrigé ; il faut au moins un créneau."""
-    with committing():
-        services.submit_site(user, site)
+    services.submit_site(user, site)
     return site
 
 
@@ -201,8 +186,7 @@ def submit_site(*, site: Site, user: User):
 @with_site(Role.ADMIN)
 def approve_site(*, site: Site, user: User):
     """Publie un site soumis (équipe Soce)."""
-    with committing():
-        services.approve_site(user, site)
+    services.approve_site(user, site)
     return site
 
 
@@ -215,8 +199,7 @@ def reject_site(payload: dict, *, site: Site, user: User):
     """Refuse un site soumis (équipe Soce).
 
     Avec un motif ; le contact peut corriger le site et le soumettre à nouveau."""
-    with committing():
-        services.reject_site(user, site, payload["reason"])
+    services.reject_site(user, site, payload["reason"])
     return site
 
 

@@ -37,7 +37,6 @@ from flask import jsonify  # noqa: E402
 
 from core.auth.access import require  # noqa: E402
 from core.auth.models import User  # noqa: E402
-from core.extensions import db  # noqa: E402
 from pmi import interventions as services  # noqa: E402
 from pmi.models import Intervention  # noqa: E402
 from pmi.schemas import (  # noqa: E402
@@ -54,17 +53,6 @@ interventions_blp = api_blueprint(
     "interventions_api", __name__, "/interventions", description="Interventions PMI des bénévoles"
 )
 pmi_stats_blp = api_blueprint("pmi_stats_api", __name__, "/pmi", description="Chiffres PMI")
-
-
-def _committed(action: Callable[[], object]) -> object:
-    """One commit at the end; on any error nothing of the request stays in the session."""
-    try:
-        result = action()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return result
 
 
 def pmi_members(view: Callable) -> Callable:
@@ -118,7 +106,7 @@ def create_intervention(payload: dict, *, user: User):
 
     `school_uai` ou `venue`, jamais les deux ; l'appelant en fait partie (sauf l'équipe Soce).
     Effectifs : au moins 1 élève ; au plus 2000 pour un forum, un salon ou l'exposition, 200 sinon."""
-    return _committed(lambda: services.create_intervention(user, payload))
+    return services.create_intervention(user, payload)
 
 
 @interventions_blp.route("/<int:intervention_id>", methods=["GET"])
@@ -137,7 +125,7 @@ def get_intervention(*, intervention: Intervention, user: User):
 @interventions_blp.arguments(InterventionUpdateSchema)
 def update_intervention(payload: dict, *, intervention: Intervention, user: User):
     """Modifie une intervention dont l'appelant est intervenant ou auteur (ou l'équipe Soce)."""
-    return _committed(lambda: services.update_intervention(user, intervention, payload))
+    return services.update_intervention(user, intervention, payload)
 
 
 @interventions_blp.route("/<int:intervention_id>", methods=["DELETE"])
@@ -145,7 +133,7 @@ def update_intervention(payload: dict, *, intervention: Intervention, user: User
 @with_intervention(edit=True)
 def delete_intervention(*, intervention: Intervention, user: User):
     """Supprime une intervention."""
-    _committed(lambda: services.delete_intervention(intervention, actor=user))
+    services.delete_intervention(intervention, actor=user)
     return "", 204
 
 

@@ -2,7 +2,8 @@
 totals, CSV import, and the GR's numbers.
 
 Each view: load (404) → authorise (403) → validate with the schema (422, French messages beside the
-fields) → call the service → commit once → respond. The rules live in pmi.interventions.
+fields) → call the service → respond; the request's unit of work commits once (core.uow). The rules live
+in pmi.interventions.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from core.auth.access import require
 from core.auth.models import Role, User
 from core.errors import AppError
-from core.extensions import db
 from core.geography.groups import regional_groups
-from core.validation import display_phone, form_data
+from core.inputs import load, load_form, page_errors
+from core.uow import attempt
+from core.validation import MAX_YEAR, MIN_YEAR, display_phone, query_int
 from pmi import interventions as services
 from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS, Intervention, Volunteer
 from pmi.schemas import InterventionInputSchema, ProfileSchema
@@ -52,15 +53,12 @@ def profile():
     }
     if request.method == "POST":
         values = request.form.to_dict()
-        schema = ProfileSchema()
         try:
-            data = schema.load(form_data(request.form, schema))
-            save_profile(user, **data, actor=user)
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                save_profile(user, **load_form(ProfileSchema()), actor=user)
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
         else:
-            db.session.commit()
             flash("Profil enregistré.", "success")
             return redirect(url_for("pmi.my_interventions"))
     return render_template("pmi/profile.html", values=values, errors=errors, groups=regional_groups()), (
@@ -74,12 +72,12 @@ def profile():
 @bp.route("/interventions")
 def my_interventions():
     user = require(*PROFILE_ROLES)
-    year = _year(request.args.get("annee"))
+    year = requested_year()
     return render_template(
         "pmi/interventions.html",
         profile=profile_of(user),
         year=year,
-        years=_recent_years(),
+        years=recent_years(),
         interventions=services.list_interventions(user, mine=True, year=year),
         totals=services.stats(user, mine=True, year=year)["total"],
         can_edit=lambda i: services.can_edit(user, i),
@@ -103,12 +101,11 @@ def intervention_create():
     if request.method == "POST":
         form = request.form
         try:
-            intervention = services.create_intervention(user, _load_form(request.form))
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                intervention = services.create_intervention(user, _load_form(request.form))
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
         else:
-            db.session.commit()
             flash(f"Intervention enregistrée : {intervention.total} élèves.", "success")
             return redirect(url_for("pmi.my_interventions"))
     return _render_form(user, volunteer, None, form, errors)
@@ -123,12 +120,11 @@ def intervention_edit(intervention_id: int):
     if request.method == "POST":
         form = request.form
         try:
-            services.update_intervention(user, intervention, _load_form(request.form))
-        except (ValidationError, AppError) as exc:
-            db.session.rollback()
-            errors = _page_errors(exc)
+            with attempt():
+                services.update_intervention(user, intervention, _load_form(request.form))
+        except AppError as exc:
+            errors = page_errors(exc, input_name)
         else:
-            db.session.commit()
             flash("Intervention modifiée.", "success")
             return redirect(url_for("pmi.my_interventions"))
     return _render_form(user, profile_of(user), intervention, form, errors)
@@ -139,7 +135,6 @@ def intervention_delete(intervention_id: int):
     user = require(*PROFILE_ROLES)
     intervention = services.editable_intervention(user, intervention_id)
     services.delete_intervention(intervention, actor=user)
-    db.session.commit()
     flash("Intervention supprimée.", "success")
     return redirect(url_for("pmi.my_interventions"))
 
@@ -152,15 +147,14 @@ def intervention_import():
     if request.method == "POST":
         upload = request.files.get("file")
         try:
-            if upload is None or not upload.filename:
-                raise services.CsvRejected("Choisissez un fichier CSV.")
-            summary = services.import_csv(user, upload.read())
+            with attempt():
+                if upload is None or not upload.filename:
+                    raise services.CsvRejected("Choisissez un fichier CSV.")
+                summary = services.import_csv(user, upload.read())
         except AppError as exc:
-            db.session.rollback()
             rows = getattr(exc, "rows", [])
             errors = {"file": [exc.message]}
         else:
-            db.session.commit()
             flash(f"{len(summary.created)} interventions importées.", "success")
             return redirect(url_for("pmi.my_interventions"))
     return render_template("pmi/import.html", errors=errors, rows=rows, columns=services.CSV_COLUMNS), (
@@ -174,7 +168,7 @@ def intervention_import():
 @bp.route("/groupe")
 def group():
     user = require(Role.ORGANISER, Role.ADMIN)
-    year = _year(request.args.get("annee"))
+    year = requested_year()
     groups = regional_groups()
     if user.is_admin:
         gr = request.args.get("gr") or None
@@ -189,7 +183,7 @@ def group():
         "pmi/group.html",
         year=year,
         gr=gr,
-        years=_recent_years(),
+        years=recent_years(),
         group_name=next((g.name for g in groups if g.code == gr), None),
         groups=groups if user.is_admin else [],
         volunteers=by_volunteer["rows"],
@@ -202,13 +196,14 @@ def group():
 # --- view-side helpers ------------------------------------------------------------------------------
 
 
-def _recent_years() -> list[int]:
+def recent_years() -> list[int]:
     this_year = services.paris_today().year
     return list(range(this_year, this_year - 4, -1))
 
 
-def _year(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 2000 <= int(value) <= 2100 else None
+def requested_year() -> int | None:
+    """The year asked for (`?annee=`); anything but a year is all years."""
+    return query_int("annee", min=MIN_YEAR, max=MAX_YEAR)
 
 
 def _load_form(form: MultiDict) -> dict:
@@ -228,33 +223,17 @@ def _load_form(form: MultiDict) -> dict:
     for key in ("date", "kind"):
         if not data[key]:
             del data[key]
-    return InterventionInputSchema().load(data)
+    return load(InterventionInputSchema(), data)
 
 
-def _page_errors(exc: ValidationError | AppError) -> dict[str, list[str]]:
-    """Field errors keyed by the form's input names: venue.name → venue_name."""
-    if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
-    else:
-        messages = exc.fields or {"_form": [exc.message]}
-    errors: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if key == "venue" and isinstance(value, dict):
-            for name, inner in value.items():
-                errors.setdefault(f"venue_{name}" if name in VENUE_FIELDS else "venue_name", []).extend(
-                    _texts(inner)
-                )
-        else:
-            errors.setdefault(str(key).split(".")[0].split("[")[0], []).extend(_texts(value))
-    return errors
-
-
-def _texts(value) -> list[str]:  # noqa: ANN001
-    if isinstance(value, dict):
-        return [m for inner in value.values() for m in _texts(inner)]
-    if isinstance(value, list):
-        return [m for inner in value for m in _texts(inner)]
-    return [str(value)]
+def input_name(name: str) -> str:
+    """The form's input for a field named by path: venue.name → venue_name, levels[2] → levels."""
+    head, _, rest = name.partition(".")
+    head = head.split("[")[0]
+    if head == "venue":
+        field = rest.split(".")[0].split("[")[0]
+        return f"venue_{field}" if field in VENUE_FIELDS else "venue_name"
+    return head
 
 
 def _intervention_form(intervention: Intervention) -> MultiDict:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, create_engine, inspect, text
 
@@ -107,9 +108,19 @@ def db_session(app, monkeypatch):
             connection.close()
 
 
+class CommittingClient(FlaskClient):
+    """What a test wrote before a request is committed first (into the test's outer transaction, rolled
+    back at the end), as it would be in production: the request's unit of work, which rolls back on a
+    refusal, then undoes only its own work, never the test's set-up."""
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db_session):
-    return app.test_client()
+    return CommittingClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture

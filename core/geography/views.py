@@ -7,9 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.auth.access import require
 from core.auth.models import Role
 from core.errors import ValidationFailed
-from core.extensions import db
 from core.geography.groups import department_mapping, regional_groups, set_department_mapping
 from core.geography.territories import DEPARTMENT_REGION, DEPARTMENTS, region_name
+from core.uow import attempt
 
 bp = Blueprint("geo", __name__)
 
@@ -27,12 +27,11 @@ def regional_group_mapping():
             if key.startswith(FIELD_PREFIX)
         }
         try:
-            changed = set_department_mapping(submitted)
+            with attempt():
+                changed = set_department_mapping(submitted)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash(f"Correspondance enregistrée ({changed} département(s) modifié(s)).", "success")
             return redirect(url_for("geo.regional_group_mapping"))
     mapping = department_mapping()

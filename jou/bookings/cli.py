@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from core.errors import AppError
-from core.extensions import db
+from core.uow import committed, undo
 from jou.bookings.privacy import purge_edition
 
 privacy_cli = AppGroup("privacy", help="Données personnelles des visiteurs (RGPD).")
@@ -19,13 +19,12 @@ def purge_command(year: int, dry_run: bool) -> None:
     """Anonymise the visitors of a past edition: names, e-mails and phones of its bookings and waiting
     list, and the e-mails written to them. Every count stays; running it again changes nothing."""
     try:
-        report = purge_edition(year, dry_run=dry_run)
+        with committed():
+            report = purge_edition(year, dry_run=dry_run)
+            if dry_run:
+                undo()  # counted only: nothing of it is kept, not even what counting may have touched
     except AppError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from exc
     if dry_run:
-        db.session.rollback()
         click.echo("Simulation : rien n'a été modifié.")
-    else:
-        db.session.commit()
     click.echo(report.summary())
