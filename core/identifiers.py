@@ -46,8 +46,9 @@ def normalise_uai(value: str) -> str:
 
 
 def uai_is_valid(value: str) -> bool:
-    """7 digits and the check letter UAI_LETTERS[int(digits) % 23]."""
+    """7 digits and the check letter UAI_LETTERS[int(digits) % 23]. ASCII digits only: `\\d` would let
+    "٣" through to int()."""
     uai = normalise_uai(value)
-    if not re.fullmatch(r"\d{7}[A-Z]", uai):
+    if not re.fullmatch(r"[0-9]{7}[A-Z]", uai):
         return False
     return UAI_LETTERS[int(uai[:7]) % 23] == uai[7]

@@ -17,28 +17,23 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.formatting import paris_today
 from core.validation import Text, form_data
 from stats import queries
-from stats.dimensions import FiltersSchema, canonical, labeller
+from stats.dimensions import (
+    DIMENSIONS,
+    FILTERS,
+    ORDINAL,
+    PERIODS,
+    REGISTRY,
+    FiltersSchema,
+    canonical,
+    labeller,
+    overlaps,
+)
 from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
 
-DIMENSION_LABELS = {
-    "year": "Année",
-    "edition": "Édition",
-    "school_year": "Année scolaire",
-    "day": "Jour",
-    "audience": "Public",
-    "region": "Région",
-    "department": "Département",
-    "academie": "Académie",
-    "gr": "Groupe régional",
-    "sector": "Secteur",
-    "kind": "Type d'intervention",
-    "level": "Niveau",
-    "campus": "Campus",
-    "site": "Site",
-    "volunteer": "Intervenant",
-}
+# The registry's labels, by name, for the templates and the exports.
+DIMENSION_LABELS = {code: dimension.label for code, dimension in REGISTRY.items()}
 FILTER_LABELS = DIMENSION_LABELS
-FILTER_NAMES = tuple(FiltersSchema().fields)
+FILTER_NAMES = tuple(REGISTRY)
 PROGRAMME_LABELS = {
     "jou": "Journées Usines Ouvertes",
     "pmi": "Interventions PMI",
@@ -63,8 +58,6 @@ COUNT_LABELS = {
 SHOWN_COUNTS = {p: tuple(c for c in counts if c in COUNT_LABELS) for p, counts in DISTINCT_COUNTS.items()}
 MEASURES = {"attended": "Présents (chiffres confirmés)", "booked": "Inscrits (réservations)"}
 DEFAULT_BY = {"jou": ("region", "sector"), "pmi": ("region", "kind"), "transports": ("region", "campus")}
-# Dimensions whose values have an order of their own: their rows are not sorted by size.
-ORDINAL = {"year", "edition", "day", "level"}
 MAX_BREAKDOWNS = 6
 
 
@@ -90,7 +83,7 @@ class DashboardQuery(FiltersSchema):
         errors = []
         if len(data.get("by", [])) > MAX_BREAKDOWNS:
             errors.append(f"Au plus {MAX_BREAKDOWNS} ventilations.")
-        allowed = queries.DIMENSIONS.get(data.get("programme"), ())
+        allowed = DIMENSIONS.get(data.get("programme"), ())
         for key in data.get("by", []):
             for dim in (d.strip() for d in key.split(",")):
                 if allowed and dim and dim not in allowed:
@@ -100,7 +93,7 @@ class DashboardQuery(FiltersSchema):
                     )
         fields_errors: dict[str, list[str]] = {"by": errors} if errors else {}
         for name in FILTER_NAMES:
-            if name in data and allowed and name not in queries.FILTERS[data["programme"]]:
+            if name in data and allowed and name not in FILTERS[data["programme"]]:
                 label = PROGRAMME_LABELS[data["programme"]]
                 fields_errors[name] = [f"Ce filtre ne s'applique pas à ce programme ({label})."]
         if fields_errors:
@@ -152,13 +145,7 @@ class Breakdown:
     @property
     def overlaps(self) -> str:
         """Why the rows may add up to more than the total (stats.queries counts each record once there)."""
-        if "volunteer" in self.dims:
-            return "une intervention à plusieurs est dans la ligne de chaque intervenant"
-        if "level" in self.dims:
-            return "une intervention de plusieurs niveaux est dans la ligne de chacun"
-        if self.result.programme == "transports" and "region" in self.dims:
-            return "un transport passant par deux régions est dans les deux"
-        return ""
+        return overlaps(self.result.programme, self.dims)
 
     def label(self, row: Headcount, dim: str) -> str:
         value = row.dims.get(dim)
@@ -279,7 +266,7 @@ def build_view(query: dict) -> DashboardView:
 def year_over_year(programme: str, filters: Mapping[str, Any], measure: str = "attended") -> Breakdown:
     """Every year under the filters other than the year's, with zeros for years between without records."""
     kwargs = {"measure": measure} if programme == "jou" else {}
-    others = {k: v for k, v in filters.items() if k not in ("year", "edition", "school_year")}
+    others = {k: v for k, v in filters.items() if k not in PERIODS}
     ydim = canonical(programme, "year")
     asked = filters.get("year") or filters.get("edition")
     return Breakdown(
@@ -345,24 +332,11 @@ def key_figures(programme: str, totals: Headcount) -> list[tuple[str, Any, str]]
 def filter_choices(programme: str) -> dict[str, list[tuple[str, str]]]:
     """The values offered in the dashboard's selects, for the filters that have a fixed list; the others
     (académie, site, intervenant, jour, année scolaire) are typed."""
-    from core.geography.groups import regional_groups
-    from core.geography.territories import DEPARTMENTS, REGIONS
-    from jou.models import AUDIENCE_LABELS
-    from jou.sectors import SECTORS
-    from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS
-    from pmi.transports.campuses import CAMPUSES
-
-    choices = {
-        "region": sorted(REGIONS.items(), key=lambda item: item[1]),
-        "department": [(code, f"{code} — {name}") for code, name in DEPARTMENTS.items()],
-        "gr": [(g.code, g.name) for g in regional_groups()],
-        "sector": sorted(SECTORS.items(), key=lambda item: item[1]),
-        "kind": [(str(k), v) for k, v in INTERVENTION_KIND_LABELS.items()],
-        "level": list(LEVEL_LABELS.items()),
-        "campus": [(c.code, c.label) for c in CAMPUSES],
-        "audience": [(str(k), v) for k, v in AUDIENCE_LABELS.items()],
+    return {
+        code: dimension.choices()
+        for code, dimension in REGISTRY.items()
+        if dimension.choices is not None and code in FILTERS[programme]
     }
-    return {name: values for name, values in choices.items() if name in queries.FILTERS[programme]}
 
 
 def default_year(programme: str, years: Breakdown) -> int | None:

@@ -42,20 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import (
-    Integer,
-    String,
-    case,
-    cast,
-    exists,
-    extract,
-    func,
-    literal,
-    literal_column,
-    null,
-    select,
-    union_all,
-)
+from sqlalchemy import case, func, literal, literal_column, null, select, union_all
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,14 +53,16 @@ from stats.dimensions import (
     DIMENSIONS,
     FILTERS,
     MAX_DIMENSIONS,
-    NONE_LABELS,
     PROGRAMME_LABELS,
+    REGISTRY,
     FiltersSchema,
     canonical,
     labeller,
+    none_label,
+    pmi_levels,
     school_year_name,
-    school_year_start,
     sort_key,
+    sql,
 )
 from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
 
@@ -207,7 +196,7 @@ def _label_and_sort(rows: list[Headcount], names: list[str], dims: list[str]) ->
         label = labeller(dim, {row.dims[name] for row in rows})
         for row in rows:
             value = row.dims[name]
-            row.labels[name] = NONE_LABELS.get(dim, "Non renseigné") if value is None else label(value)
+            row.labels[name] = none_label(dim) if value is None else label(value)
     rows.sort(
         key=lambda row: [sort_key(d, row.dims[n], row.labels[n]) for n, d in zip(names, dims, strict=True)]
     )
@@ -229,11 +218,11 @@ GRAND = "grand"
 
 @dataclass
 class Plan:
-    """How one programme is counted, given its filters: dimension columns and the joins they need, the
-    FROM/JOIN/WHERE, what is summed and what is counted distinctly."""
+    """How one programme is counted, given its filters: the FROM/JOIN/WHERE, what is summed and what is
+    counted distinctly. The dimensions' columns, the joins they need and their filters' WHERE are the
+    registry's (stats.dimensions)."""
 
-    columns: dict[str, ColumnElement]
-    needs: dict[str, str]  # dimension → name of the join it needs
+    programme: str
     source: Callable[[Select, set[str]], Select]  # adds FROM, the named joins and WHERE
     sums: dict[str, ColumnElement]  # name → per-record expression
     distinct: dict[str, tuple[ColumnElement, set[str]]]  # name → (thing, joins it needs)
@@ -254,9 +243,10 @@ class Plan:
         return rows, total
 
     def statements(self, dims: list[str]) -> list[Select]:
-        keys = [self.columns[d] for d in dims]
+        columns = [sql(self.programme, d) for d in dims]
+        keys = [column.column() for column in columns]
         labelled = [key.label(f"dim_{n}") for n, key in enumerate(keys)]
-        joins = {self.needs[d] for d in dims if d in self.needs}
+        joins = {column.join for column in columns if column.join}
         exploded = bool(self.exploding & set(dims))
         statements = []
         # The sums and the first distinct count that needs no join of its own: one scan, grouped by the
@@ -317,61 +307,29 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def year_of(column: ColumnElement) -> ColumnElement[int]:
-    return cast(extract("year", column), Integer)
-
-
-def school_year_of(column: ColumnElement) -> ColumnElement[int]:
-    """The year a school year starts in (September). Literal numbers, not bound parameters: PostgreSQL
-    must see the same expression in SELECT and GROUP BY."""
-    year = year_of(column)
-    return case((extract("month", column) >= literal_column("9"), year), else_=year - literal_column("1"))
-
-
-def _between(column: ColumnElement, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
-    """Half-open date range: the column's index serves it."""
-    return [column >= start, column < end]
-
-
-def _year(column: ColumnElement, year: int) -> list[ColumnElement[bool]]:
-    return _between(column, dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+def _filters(programme: str, values: dict[str, Any]) -> tuple[list[ColumnElement[bool]], set[str]]:
+    """The WHERE of the filters (by canonical name) and the joins it needs."""
+    where: list[ColumnElement[bool]] = []
+    joins: set[str] = set()
+    for name, value in values.items():
+        clauses, needs = sql(programme, name).filter(value)
+        where += clauses
+        joins |= needs
+    return where, joins
 
 
 # -- pmi
 
 
 def _pmi(values: dict[str, Any], _measure: str) -> Plan:
-    from pmi.models import LEVEL_LABELS, Intervention, School, intervention_volunteers
+    from pmi.models import Intervention, School, intervention_volunteers
 
     link = intervention_volunteers
-    levels = union_all(*(select(literal(code, String).label("level")) for code in LEVEL_LABELS)).subquery(
-        "levels"
-    )
-    where = []
-    if "year" in values:
-        where += _year(Intervention.date, values["year"])
-    if "school_year" in values:
-        start = school_year_start(values["school_year"])
-        where += _between(Intervention.date, dt.date(start, 9, 1), dt.date(start + 1, 9, 1))
-    for name, column in (("region", Intervention.region), ("department", Intervention.department),
-                         ("gr", Intervention.regional_group), ("kind", Intervention.kind)):  # fmt: skip
-        if name in values:
-            where.append(column == values[name])
-    if "academie" in values:
-        where.append(
-            Intervention.school_id.in_(select(School.id).where(School.academie_code == values["academie"]))
-        )
-    if "level" in values:
-        where.append(Intervention.levels.contains(f",{values['level']},", autoescape=True))
-    if "volunteer" in values:
-        linked = link.alias()
-        where.append(
-            exists()
-            .where(linked.c.intervention_id == Intervention.id, linked.c.volunteer_id == values["volunteer"])
-            .correlate(Intervention)
-        )
+    levels = pmi_levels()
+    where, filter_joins = _filters("pmi", values)
 
     def source(stmt: Select, joins: set[str]) -> Select:
+        joins = joins | filter_joins
         stmt = stmt.select_from(Intervention)
         if "links" in joins:
             stmt = stmt.join(link, link.c.intervention_id == Intervention.id)
@@ -382,25 +340,14 @@ def _pmi(values: dict[str, Any], _measure: str) -> Plan:
         return stmt.where(*where)
 
     return Plan(
-        columns={
-            "year": year_of(Intervention.date),
-            "school_year": school_year_of(Intervention.date),
-            "region": Intervention.region,
-            "department": Intervention.department,
-            "academie": School.academie_code,
-            "gr": Intervention.regional_group,
-            "kind": Intervention.kind,
-            "level": levels.c.level,
-            "volunteer": link.c.volunteer_id,
-        },
-        needs={"academie": "school", "level": "levels", "volunteer": "links"},
+        programme="pmi",
         source=source,
         # An intervention is once in a group (volunteer and level are group keys when they repeat it):
         # its pupils count once there, and counting its rows counts interventions.
         sums={**{k: getattr(Intervention, k) for k in HEADCOUNT}, "interventions": literal_column("1")},
         # The volunteers are joined for their own count only: joined to the sums, they would repeat pupils.
         distinct={"schools": (Intervention.school_id, set()), "volunteers": (link.c.volunteer_id, {"links"})},
-        exploding=frozenset({"level", "volunteer"}),
+        exploding=_multi_valued("pmi"),
     )
 
 
@@ -412,35 +359,28 @@ def _transports(values: dict[str, Any], _measure: str) -> Plan:
     from pmi.transports.models import Transport, TransportStatus, TransportStop
 
     stop = TransportStop
-    where = [Transport.status != TransportStatus.CANCELLED.value]
-    if "year" in values:
-        where += _year(Transport.date, values["year"])
-    if "gr" in values:
-        where.append(Transport.regional_group_code == values["gr"])
-    if "campus" in values:
-        where.append(Transport.campus == values["campus"])
-    if "region" in values:
-        where.append(School.region == values["region"])
+    where, filter_joins = _filters("transports", values)
+    where.insert(0, Transport.status != TransportStatus.CANCELLED.value)
 
     def source(stmt: Select, joins: set[str]) -> Select:
         # Outer join: a bus without stops yet is still a transport (with no pupils).
         stmt = stmt.select_from(Transport).outerjoin(stop, stop.transport_id == Transport.id)
-        if "school" in joins or "region" in values:
+        if "school" in joins | filter_joins:
             stmt = stmt.outerjoin(School, School.id == stop.school_id)
         return stmt.where(*where)
 
     return Plan(
-        columns={
-            "year": year_of(Transport.date),
-            "gr": Transport.regional_group_code,
-            "campus": Transport.campus,
-            "region": School.region,
-        },
-        needs={"region": "school"},
+        programme="transports",
         source=source,
         sums={k: func.coalesce(getattr(stop, f"actual_{k}"), getattr(stop, k)) for k in HEADCOUNT},
         distinct={"transports": (Transport.id, set()), "schools": (stop.school_id, set())},
+        # A transport through two regions is in both rows, but what is summed is its stops, each in one
+        # region: the sums still add up, only the distinct count of transports overlaps.
     )
+
+
+def _multi_valued(programme: str) -> frozenset[str]:
+    return frozenset(d.code for d in REGISTRY.values() if programme in d.multi_valued)
 
 
 # -- jou
@@ -464,18 +404,8 @@ def _jou(values: dict[str, Any], measure: str) -> Plan:
         .group_by(Booking.slot_id)
         .subquery("booked")
     )
-    where = [Site.status == SiteStatus.APPROVED.value]
-    columns = {
-        "edition": Edition.year,
-        "day": Slot.day,
-        "audience": Slot.audience,
-        "region": Site.region,
-        "department": Site.department,
-        "gr": Site.regional_group,
-        "sector": Site.sector,
-        "site": Site.id,
-    }
-    where += [columns[name] == value for name, value in values.items()]
+    where, _no_joins = _filters("jou", values)
+    where.insert(0, Site.status == SiteStatus.APPROVED.value)
     joins = [(booked, booked.c.slot_id == Slot.id)]
     per_slot = {k: func.coalesce(booked.c[k], 0) for k in HEADCOUNT}
 
@@ -534,8 +464,7 @@ def _jou(values: dict[str, Any], measure: str) -> Plan:
         return stmt.where(*where)
 
     return Plan(
-        columns=columns,
-        needs={},
+        programme="jou",
         source=source,
         # A booking belongs to one slot, and a slot is in one row: the sum per slot is a distinct count.
         sums={**per_slot, "bookings": func.coalesce(booked.c.bookings, 0)},

@@ -1,62 +1,19 @@
-"""PMI schemas: what the API shows and accepts."""
+"""Interventions: what the API shows and accepts, and the statistics it returns."""
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.validation import BaseSchema, id_field
-
-# ---- schools -----------------------------------------------------------------------------------------
-
-MAX_SEARCH_RESULTS = 50
-
-
-class SchoolSchema(BaseSchema):
-    """A school's public fields (the Annuaire de l'éducation is open data)."""
-
-    uai = fields.String()
-    name = fields.String()
-    kind = fields.String(metadata={"description": "college, lycee_gt, lycee_pro, post_bac, other"})
-    kind_label = fields.String()
-    sector = fields.String(metadata={"description": "public ou private"})
-    street = fields.String(allow_none=True)
-    postcode = fields.String(allow_none=True)
-    city = fields.String()
-    commune_insee = fields.String(allow_none=True)
-    department = fields.String()
-    academie_code = fields.String(allow_none=True)
-    academie_name = fields.String(allow_none=True)
-    region = fields.String(allow_none=True)
-    lat = fields.Float(allow_none=True)
-    lon = fields.Float(allow_none=True)
-    open = fields.Boolean()
-    pupils = fields.Integer(allow_none=True)
-
-
-class SchoolQuerySchema(BaseSchema):
-    q = fields.String(
-        load_default="",
-        validate=validate.Length(max=100),
-        metadata={"description": "Début du nom, commune ou UAI ; accents et casse ignorés"},
-    )
-    department = fields.String(load_default=None, validate=validate.Length(max=3))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_SEARCH_RESULTS))
-
-
-# --- interventions ---
-
-# Below the marker, pmi's second part; its imports stay here so the two parts can be edited apart.
-from marshmallow import ValidationError, validates_schema  # noqa: E402
-
-from core.validation import FrenchPhone, Postcode, text  # noqa: E402
-from pmi.models import LEVEL_LABELS, MAX_PUPILS_CROWD, InterventionKind  # noqa: E402
+from core.validation import BaseSchema, Postcode, Uai, id_field, line, text
+from pmi.models import LEVEL_LABELS, MAX_PUPILS_CROWD, InterventionKind
+from pmi.schemas.volunteers import VolunteerRefSchema
 
 
 class VenueSchema(BaseSchema):
     """A place that is not a school of the directory (a fair's hall, a town hall…)."""
 
-    name = text(200)
-    street = text(200, required=False, load_default="")
+    name = line(200)
+    street = line(200, required=False, load_default="")
     postcode = Postcode(required=True)
-    city = text(120)
+    city = line(120)
 
 
 class InterventionInputSchema(BaseSchema):
@@ -65,8 +22,12 @@ class InterventionInputSchema(BaseSchema):
 
     date = fields.Date(required=True)
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in InterventionKind]))
-    school_uai = fields.String(
-        load_default=None, validate=validate.Length(max=8), metadata={"description": "UAI de l'établissement"}
+    # Its check letter is checked by pmi.interventions with the place's other problems (unknown school).
+    school_uai = Uai(
+        check=False,
+        load_default=None,
+        validate=validate.Length(max=8),
+        metadata={"description": "UAI de l'établissement"},
     )
     venue = fields.Nested(VenueSchema, load_default=None, allow_none=True)
     levels = fields.List(
@@ -101,11 +62,6 @@ class InterventionUpdateSchema(InterventionInputSchema):
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("partial", tuple(InterventionInputSchema._declared_fields))
         super().__init__(**kwargs)
-
-
-class VolunteerRefSchema(BaseSchema):
-    id = fields.Integer()
-    name = fields.String()
 
 
 class InterventionSchema(BaseSchema):
@@ -175,13 +131,6 @@ class StatsSchema(BaseSchema):
     year = fields.Integer(allow_none=True)
     rows = fields.List(fields.Nested(StatsRowSchema))
     total = fields.Nested(StatsRowSchema)
-
-
-class ProfileSchema(BaseSchema):
-    name = text(120)
-    promo = text(20, required=False, load_default="")
-    regional_group = fields.String(required=True, validate=validate.Length(max=20))
-    phone = FrenchPhone(load_default=None)
 
 
 PLACE_BOTH = "Indiquez un établissement ou un lieu, pas les deux."

@@ -1,93 +1,16 @@
-"""PMI tables: the schools directory (from the Annuaire de l'éducation), volunteers and interventions."""
+"""Interventions in schools and elsewhere, their kinds and the school levels they reach."""
 
 from __future__ import annotations
 
+import datetime as dt  # "date" is a column name here
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Float, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
-from core.models import TimestampMixin
-
-
-class SchoolKind(enum.StrEnum):
-    COLLEGE = "college"
-    LYCEE_GT = "lycee_gt"  # général et technologique, and polyvalent lycées
-    LYCEE_PRO = "lycee_pro"
-    POST_BAC = "post_bac"
-    OTHER = "other"
-
-
-KIND_LABELS = {
-    SchoolKind.COLLEGE: "Collège",
-    SchoolKind.LYCEE_GT: "Lycée général et technologique",
-    SchoolKind.LYCEE_PRO: "Lycée professionnel",
-    SchoolKind.POST_BAC: "Établissement post-bac",
-    SchoolKind.OTHER: "Autre établissement",
-}
-
-
-class SchoolSector(enum.StrEnum):
-    PUBLIC = "public"
-    PRIVATE = "private"
-
-
-SECTOR_LABELS = {SchoolSector.PUBLIC: "Public", SchoolSector.PRIVATE: "Privé"}
-
-
-class School(TimestampMixin, db.Model):
-    """One establishment of the Annuaire de l'éducation, upserted by UAI (pmi.schools.import_schools)."""
-
-    __tablename__ = "schools"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('college', 'lycee_gt', 'lycee_pro', 'post_bac', 'other')", name="kind_known"
-        ),
-        CheckConstraint("sector IN ('public', 'private')", name="sector_known"),
-        CheckConstraint("pupils IS NULL OR pupils >= 0", name="pupils_nonneg"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uai: Mapped[str] = mapped_column(String(8), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(10))
-    sector: Mapped[str] = mapped_column(String(10))
-    street: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    postcode: Mapped[str | None] = mapped_column(String(5), nullable=True)
-    city: Mapped[str] = mapped_column(String(100))
-    commune_insee: Mapped[str | None] = mapped_column(String(5), nullable=True)
-    department: Mapped[str] = mapped_column(String(3), index=True)
-    academie_code: Mapped[str | None] = mapped_column(String(3), nullable=True, index=True)  # stats filter
-    academie_name: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
-    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
-    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
-    open: Mapped[bool] = mapped_column(Boolean, default=True)
-    pupils: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # core.geography.names.fold(name): what "starts with" ranking compares a typed query with.
-    name_key: Mapped[str] = mapped_column(String(200), index=True)
-    # fold(name) + fold(city) + lowercase UAI: every query word must occur in it (LIKE, both databases).
-    search_key: Mapped[str] = mapped_column(String(320))
-
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
-
-    @property
-    def sector_label(self) -> str:
-        return SECTOR_LABELS.get(self.sector, self.sector)
-
-
-# --- volunteers and interventions ---
-
-# Below the marker, pmi's second part; its imports stay here so the two parts can be edited apart.
-import datetime as dt  # noqa: E402 - "date" is a column name here
-
-from sqlalchemy import Column, Date, ForeignKey, Index, Table, Text  # noqa: E402
-from sqlalchemy.orm import relationship  # noqa: E402
-
-from core.models import HeadcountMixin, headcount_check  # noqa: E402
+from core.models import HeadcountMixin, TimestampMixin, headcount_check
+from pmi.models.volunteers import Volunteer
 
 
 class InterventionKind(enum.StrEnum):
@@ -140,27 +63,6 @@ def unpack_levels(packed: str | None) -> list[str]:
 
 def max_pupils(kind: str) -> int:
     return MAX_PUPILS_CROWD if kind in CROWD_KINDS else MAX_PUPILS_GROUP
-
-
-class Volunteer(TimestampMixin, db.Model):
-    """The PMI profile of a volunteer's (or an organiser's) account: one per user; the name is the user's."""
-
-    __tablename__ = "volunteers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    promo: Mapped[str] = mapped_column(String(20), default="")
-    regional_group_code: Mapped[str | None] = mapped_column(
-        ForeignKey("regional_groups.code"), nullable=True, index=True
-    )
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
-
-    user = relationship("User")
-    regional_group = relationship("RegionalGroup")
-
-    @property
-    def name(self) -> str:
-        return self.user.name if self.user else ""
 
 
 intervention_volunteers = Table(
