@@ -10,21 +10,18 @@ updates the event instead of adding a second one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from functools import lru_cache
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from icalendar import Calendar, Event, Timezone
+from icalendar import Event
 
 from core.formatting import PARIS, french_date, french_time
+from core.ics import event_uid, finish_calendar, new_calendar
 from core.mail import external_url
 from core.models import utcnow
 from jou.bookings.models import Booking, BookingKind, BookingStatus
 from jou.models import AUDIENCE_LABELS, Site, Slot
-
-PRODID = "-//Soce//Journees Usines Ouvertes//FR"
 
 # Overseas departments and collectivities keep their own clocks; everything else is metropolitan.
 OVERSEAS_ZONES = {
@@ -68,38 +65,6 @@ def manage_url(booking: Booking) -> str:
     from jou.bookings.tokens import manage_token
 
     return public_url(f"/reservations/{manage_token(booking)}")
-
-
-def _uid(kind: str, object_id: int) -> str:
-    host = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
-    return f"{kind}-{object_id}@{host}"
-
-
-@lru_cache(maxsize=32)
-def _vtimezone(tzid: str, year: int) -> bytes:
-    # Building a VTIMEZONE walks the zone's transitions: slow, so a small window around the edition,
-    # computed once per zone and year.
-    return Timezone.from_tzid(tzid, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1)).to_ical()
-
-
-def _calendar(**properties: str) -> Calendar:
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    for name, value in properties.items():
-        cal.add(name.replace("_", "-"), value)
-    return cal
-
-
-def _finish(cal: Calendar, events: Iterable[Event], zones: Iterable[tuple[str, int]]) -> bytes:
-    # VTIMEZONEs first: some clients read the file in one pass.
-    for tzid, year in sorted(set(zones)):
-        cal.add_component(Timezone.from_ical(_vtimezone(tzid, year)))
-    for event in events:
-        cal.add_component(event)
-    return cal.to_ical()
 
 
 def _place(event: Event, site: Site) -> None:
@@ -151,7 +116,7 @@ def booking_ics(booking: Booking) -> bytes:
     start, end = slot_bounds(slot)
     cancelled = booking.status == BookingStatus.CANCELLED
     event = Event()
-    event.add("uid", _uid("booking", booking.id))
+    event.add("uid", event_uid("booking", booking.id))
     event.add("dtstamp", utcnow())
     # A client replaces its copy only when the sequence grows: the cancelled file must outrank the first.
     event.add("sequence", 1 if cancelled else 0)
@@ -163,13 +128,13 @@ def booking_ics(booking: Booking) -> bytes:
     event.add("url", manage_url(booking))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    cal = _calendar(x_wr_calname="Journées Usines Ouvertes")
-    return _finish(cal, [event], [(start.tzinfo.key, slot.day.year)])  # type: ignore[union-attr]
+    cal = new_calendar(x_wr_calname="Journées Usines Ouvertes")
+    return finish_calendar(cal, [event], [(start.tzinfo.key, slot.day.year)])  # type: ignore[union-attr]
 
 
 def slots_feed(slots: Iterable[Slot], title: str) -> bytes:
     """A subscribable feed: one event per slot, with the seats left when the feed was read."""
-    cal = _calendar(x_wr_calname=title, name=title)
+    cal = new_calendar(x_wr_calname=title, name=title)
     # Calendar apps poll a subscription at their own pace; these ask for a few hours.
     cal.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", timedelta(hours=6))
@@ -179,7 +144,7 @@ def slots_feed(slots: Iterable[Slot], title: str) -> bytes:
         site = slot.site
         start, end = slot_bounds(slot)
         event = Event()
-        event.add("uid", _uid("slot", slot.id))
+        event.add("uid", event_uid("slot", slot.id))
         event.add("dtstamp", stamp)
         event.add("dtstart", start)
         event.add("dtend", end)
@@ -195,4 +160,4 @@ def slots_feed(slots: Iterable[Slot], title: str) -> bytes:
         event.add("transp", "TRANSPARENT")
         events.append(event)
         zones.append((start.tzinfo.key, slot.day.year))  # type: ignore[union-attr]
-    return _finish(cal, events, zones)
+    return finish_calendar(cal, events, zones)

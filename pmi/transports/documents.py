@@ -14,9 +14,9 @@ from icalendar import Event
 
 from core.exports import excel_csv
 from core.formatting import PARIS, french_date
+from core.ics import event_uid, finish_calendar, new_calendar
 from core.models import utcnow
 from core.validation import display_phone
-from jou.bookings.calendar import _calendar, _finish, _uid  # the .ics helpers of bookings, reused
 from pmi.transports.campuses import BY_CODE
 from pmi.transports.models import Transport
 
@@ -79,7 +79,7 @@ def transport_ics(transport: Transport) -> bytes:
     start = datetime.combine(transport.date, transport.departure_time, tzinfo=PARIS)
     end = datetime.combine(transport.date, transport.return_time, tzinfo=PARIS)
     event = Event()
-    event.add("uid", _uid("transport", transport.id))
+    event.add("uid", event_uid("transport", transport.id))
     event.add("dtstamp", utcnow())
     event.add("sequence", 1 if transport.status == "cancelled" else 0)
     event.add("dtstart", start)
@@ -98,8 +98,8 @@ def transport_ics(transport: Transport) -> bytes:
         )
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if transport.status == "cancelled" else "CONFIRMED")
-    cal = _calendar(x_wr_calname="Transports PMI")
-    return _finish(cal, [event], [(PARIS.key, transport.date.year)])
+    cal = new_calendar(x_wr_calname="Transports PMI")
+    return finish_calendar(cal, [event], [(PARIS.key, transport.date.year)])
 
 
 def route_points(transport: Transport) -> list[dict]:
