@@ -564,13 +564,14 @@ def main() -> None:
         generated = Tally()
         runs_per_round = n_operations * 2 * len(identities)
         examples = max(1, math.ceil(args.cases / runs_per_round))
-        rounds = 0
+        rounds, examples_per_round = 0, []
         with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
             while generated.calls < args.cases and time.time() < deadline:
                 tasks = [{"base": base, "headers": headers, "path_ids": path_ids, "examples": examples,
                           "seed": rounds * 1000 + i, "deadline": deadline}
                          for i, headers in enumerate(identities.values())]  # fmt: skip
                 before = generated.calls
+                examples_per_round.append(examples)
                 for result in pool.imap_unordered(run_generated, tasks):
                     generated.merge(result)
                     print(
@@ -587,7 +588,8 @@ def main() -> None:
 
         # 2. hostile: every operation as each identity, then every page as each role
         hostile = Tally()
-        api_cases = hostile_api_cases(spec, path_ids, app.config["MAX_CONTENT_LENGTH"])
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 4 * 1024 * 1024
+        api_cases = hostile_api_cases(spec, path_ids, limit)
         routes = page_routes(app, path_ids)
         page_cases = hostile_page_cases(routes)
         form_cases = hostile_form_cases(routes)
@@ -610,7 +612,7 @@ def main() -> None:
         "page_routes": len(routes),
         "identities": list(identities),
         "rounds": rounds,
-        "examples_per_operation_mode_identity_round": examples,
+        "examples_per_round": examples_per_round,  # max_examples of each (operation, mode, identity)
         "server_errors": len(generated.server_errors) + len(hostile.server_errors),
         "refused_by_gunicorn": generated.refused_by_server + hostile.refused_by_server,
         "valid_refused_by_gunicorn": generated.valid_refused_by_server,

@@ -273,3 +273,20 @@ def test_cutting_the_seats_while_stops_are_added_never_overfills(app, committed_
     assert all(status in {200, 201, 409, 422} for status, _ in results), results
     refused = [code for status, code in results if status == 422]
     assert all(code == "validation_error" for code in refused)
+
+
+def test_a_stop_added_after_the_counts_page_opened_is_never_recorded_as_zero(client, db_session):
+    """The form covers the stops it showed; a stop added since is refused as « changed », not counted 0."""
+    from tests.test_transports import make_transport, organiser, stop_data
+
+    user = organiser()
+    transport = make_transport(user)
+    services.add_stop(user, transport.id, stop_data(make_school()))
+    shown = {f"{name}_{stop.id}": "3" for stop in transport.stops for name in services.ACTUAL_FIELDS}
+    services.add_stop(user, transport.id, stop_data(make_school(), pickup_time=dt.time(8, 30)))
+    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    response = client.post(f"/pmi/transports/{transport.id}/bilan", data=shown)
+    assert response.status_code == 422 and "ont changé" in response.get_data(as_text=True)
+    assert (
+        db_session.scalars(select(TransportStop).where(TransportStop.actual_female.is_not(None))).all() == []
+    )

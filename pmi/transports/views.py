@@ -144,6 +144,12 @@ def stop_delete(transport_id: int, stop_id: int):
     return redirect(url_for("transports.transport_detail", transport_id=transport_id))
 
 
+STOPS_CHANGED = (
+    "Les arrêts de ce transport ont changé depuis l'ouverture de cette page : vérifiez les effectifs de "
+    "chaque arrêt ci-dessous, puis enregistrez de nouveau."
+)
+
+
 @bp.route(f"{PREFIX}/<int:transport_id>/bilan", methods=["GET", "POST"])
 def transport_actuals(transport_id: int):
     """After the trip: the actual counts per stop, beside the planned ones."""
@@ -153,6 +159,10 @@ def transport_actuals(transport_id: int):
     if request.method == "POST":
         counts: dict[int, dict] = {}
         for stop in transport.stops:
+            if not any(f"{name}_{stop.id}" in request.form for name in services.ACTUAL_FIELDS):
+                # A stop added since the page was shown: never record it as 0 people.
+                errors["_form"] = [STOPS_CHANGED]
+                continue
             values = {}
             for name in services.ACTUAL_FIELDS:
                 number = parse_int(request.form.get(f"{name}_{stop.id}", "").strip() or "0", max=200)
