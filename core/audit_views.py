@@ -7,19 +7,9 @@ from flask import Blueprint, render_template, request, url_for
 from core import audit
 from core.auth.access import require
 from core.auth.models import Role
-from core.validation import MAX_INT
+from core.validation import MAX_INT, query_int
 
 bp = Blueprint("audit", __name__)
-
-
-def _int(value: str | None) -> int | None:
-    """A page number or an id from the query string; anything else (or beyond the database's integers)
-    is no filter."""
-    try:
-        number = int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is None or 0 < number <= MAX_INT else None
 
 
 @bp.route("/admin/journal")
@@ -27,10 +17,11 @@ def journal():
     require(Role.ADMIN)
     filters = {
         "entity_type": request.args.get("entity_type") or None,
-        "entity_id": _int(request.args.get("entity_id")),
+        # Anything but an id (or one beyond the database's integers) is no filter.
+        "entity_id": query_int("entity_id", min=1, max=MAX_INT),
         "actor": (request.args.get("actor") or "").strip() or None,
     }
-    page = audit.events(**filters, page=_int(request.args.get("page")) or 1)
+    page = audit.events(**filters, page=query_int("page", 1, min=1, max=MAX_INT))
     shown = {k: v for k, v in filters.items() if v is not None}
 
     def page_url(number: int) -> str:
