@@ -248,7 +248,7 @@ def test_a_line_break_in_a_site_name_is_a_field_error(client, db_session):
     assert_field_error(response, "name")
 
 
-def test_a_transport_stop_contact_name_on_one_line(client, db_session):
+def test_a_line_break_in_a_transport_operator_is_a_field_error(client, db_session):
     user = organiser("paris")
     transport = make_transport(user)
     response = client.patch(
