@@ -123,8 +123,8 @@ def naive_html() -> str:
     """The naive folium map: one Marker with its Popup per site in a MarkerCluster, rendered whole."""
     import folium
 
+    from core.maps.assets import offline_cluster, offline_map, standalone_html, vendor_url
     from jou import services
-    from maps.assets import offline_cluster, offline_map, standalone_html, vendor_url
 
     fmap = offline_map()
     # folium's popups call jQuery: the naive page needs it (our maps do not).

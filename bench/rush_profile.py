@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_rush  # noqa: E402
+import bench_rush  # beside this file: a script's own folder is first on sys.path
 
 
 def main() -> None:

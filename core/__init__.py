@@ -139,8 +139,11 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from core import formatting
+    from core.auth.permissions import can
 
     formatting.register(app)
+    # Templates decide what to show with the same rule the routes enforce: can(current_user, "…", obj).
+    app.jinja_env.globals["can"] = can
 
 
 def _configure_sqlite(engine: Engine) -> None:

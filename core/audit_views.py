@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from core import audit
 from core.auth.access import require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.validation import MAX_INT, query_int
 
 bp = Blueprint("audit", __name__)
@@ -14,7 +14,7 @@ bp = Blueprint("audit", __name__)
 
 @bp.route("/admin/journal")
 def journal():
-    require(Role.ADMIN)
+    require(Permission.ADMINISTER)
     filters = {
         "entity_type": request.args.get("entity_type") or None,
         # Anything but an id (or one beyond the database's integers) is no filter.

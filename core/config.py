@@ -25,6 +25,7 @@ def _database_url() -> str:
     return url
 
 
+# Long on purpose: every setting in one table read top to bottom; split by topic, a key is harder to find.
 def load_config() -> dict:
     """Read the settings once, when the app is built (so tests can change the environment)."""
     env = os.environ.get("APP_ENV", "production")

@@ -1,10 +1,14 @@
 """Declarative base shared by every package, and the mixins that keep models uniform."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import CheckConstraint, DateTime, Float, Integer, MetaData, TypeDecorator, case, cast, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement, Label
 
 # One naming convention so Alembic names constraints identically on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -62,12 +66,69 @@ class PersonalData:
         return {name: None if table.c[name].nullable else "" for name in cls.__personal__}
 
 
+HEADCOUNT = ("female", "male", "unspecified")
+
+
+def headcount_total(counts: Any) -> Any:  # noqa: ANN401 - numbers, or columns in a query
+    """Everyone counted, of a record, of sums or in a query: the three counts added up."""
+    return counts.female + counts.male + counts.unspecified
+
+
+def share_of_girls(counts: Any) -> float | None:  # noqa: ANN401 - anything with female and male
+    """The share of girls (women) among those whose gender is given, to 4 places as pages and the API
+    publish it; None when nobody's gender is given (shown "—")."""
+    specified = counts.female + counts.male
+    return round(counts.female / specified, 4) if specified else None
+
+
 class HeadcountMixin:
-    """Girls/women, boys/men, unspecified: three non-negative counts, never persons."""
+    """Girls/women, boys/men, unspecified: three non-negative counts, never persons. `total` and
+    `girls_share` work on a record and in a query (`Model.total`)."""
 
     female: Mapped[int] = mapped_column(Integer, default=0)
     male: Mapped[int] = mapped_column(Integer, default=0)
     unspecified: Mapped[int] = mapped_column(Integer, default=0)
+
+    @hybrid_property
+    def total(self) -> int:
+        return headcount_total(self)
+
+    @hybrid_property
+    def girls_share(self) -> float | None:
+        return share_of_girls(self)
+
+    @girls_share.inplace.expression
+    @classmethod
+    def _girls_share_sql(cls) -> ColumnElement[float | None]:
+        # Unrounded: PostgreSQL, SQLite and Python round halves differently (1/32 = 0.03125), so the
+        # published figures are rounded once, in Python.
+        specified = cls.female + cls.male
+        return case((specified > 0, cast(cls.female, Float) / specified), else_=None)
+
+
+def headcount_sums(source: Any) -> list[Label[int]]:  # noqa: ANN401 - a model, columns or a mapping
+    """The one way to sum headcounts in a query: SUM of each count (0 over no records), labelled female,
+    male and unspecified, to select beside a GROUP BY and read back with `HeadcountSums.of(row)`.
+    `source` has the three counts: a HeadcountMixin model, a subquery's `.c`, or a mapping of expressions
+    (what a transport stop counts: pmi.transports.models.TransportStop.counted())."""
+    columns = source if isinstance(source, Mapping) else {name: getattr(source, name) for name in HEADCOUNT}
+    return [func.coalesce(func.sum(columns[name]), 0).label(name) for name in HEADCOUNT]
+
+
+@dataclass
+class HeadcountSums:
+    """A headcount summed over records, with the total and girls' share a record has."""
+
+    female: int = 0
+    male: int = 0
+    unspecified: int = 0
+
+    total = property(headcount_total)
+    girls_share = property(share_of_girls)
+
+    @classmethod
+    def of(cls, row: Any) -> Self:  # noqa: ANN401 - a result row with the columns of headcount_sums
+        return cls(female=int(row.female), male=int(row.male), unspecified=int(row.unspecified))
 
 
 def headcount_check() -> CheckConstraint:

@@ -5,9 +5,9 @@ robot would hammer.
 The policy lets scripts come from this site only. The two kinds of inline script the pages have are
 allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates); there is no
 inline event handler (confirmations and printing are data-confirm / data-print, static/js/actions.js). One page is an
-exception: the transport route map is a whole folium document (maps/routes.py) whose scripts cannot carry
+exception: the transport route map is a whole folium document (core/maps/routes.py) whose scripts cannot carry
 a nonce, so that page alone allows inline scripts; its user-supplied labels are escaped by
-maps.assets.safe_label.
+core.maps.assets.safe_label.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from core.api import ErrorSchema, api_blueprint
 from core.auth.access import api_user, require
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.extensions import db
 from jou import services
+from jou.bookings.api import blp as bookings_blp
 from jou.models import Edition, Site
 from jou.schemas import (
     EditionSchema,
@@ -40,8 +42,6 @@ editions_blp = api_blueprint(
 )
 sites_blp = api_blueprint("sites_api", __name__, "", description="Sites des Journées Usines Ouvertes")
 
-WRITERS = (Role.FACTORY, Role.ADMIN)
-
 
 @editions_blp.route("")
 @editions_blp.response(200, EditionSchema(many=True))
@@ -54,20 +54,19 @@ def list_editions():
 
 
 def site_json(user: User | None, site: Site) -> dict:
-    schema = SitePrivateSchema() if services.can_edit_site(user, site) else SiteSchema()
+    schema = SitePrivateSchema() if can(user, Permission.MANAGE_SITE, site) else SiteSchema()
     return schema.dump(site)
 
 
-def with_site(*roles: Role, edit: bool = False) -> Callable:
+def with_site(permission: Permission | None = None) -> Callable:
     """Load and authorise before the body is validated (decorate above @blp.arguments): 401/403 for the
-    role, 404 for a site the caller may not see, 403 for a public site that is not theirs."""
+    permission, 404 for a site the caller may not see, 403 for a public site that is not theirs."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, site_id: int, **kwargs):
-            user = require(*roles) if roles else api_user()
-            site = services.editable_site(user, site_id) if edit else services.viewable_site(user, site_id)
-            return view(*args, site=site, user=user, **kwargs)
+            user = require(permission) if permission else api_user()
+            return view(*args, site=services.load_site(user, site_id, permission), user=user, **kwargs)
 
         return wrapped
 
@@ -79,7 +78,7 @@ def writers_only(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        return view(*args, user=require(*WRITERS), **kwargs)
+        return view(*args, user=require(Permission.MANAGE_SITE), **kwargs)
 
     return wrapped
 
@@ -99,10 +98,10 @@ def list_sites(args: dict):
     mine = args.pop("mine", False)
     filters = services.SiteFilters.from_dict(args)
     if mine:
-        user = require(*WRITERS)
+        user = require(Permission.MANAGE_SITE)
         page = services.search_sites(filters, published_only=False, owner=user)
     else:
-        page = services.search_sites(filters, published_only=not (user and user.is_admin))
+        page = services.search_sites(filters, published_only=not can(user, Permission.MODERATE))
     return jsonify(
         {
             "items": [site_json(user, site) for site in page.items],
@@ -145,7 +144,7 @@ def get_site(*, site: Site, user: User | None):
 @sites_blp.route("/sites/<int:site_id>", methods=["PATCH"])
 @sites_blp.response(200, SitePrivateSchema)
 @sites_blp.alt_response(409, schema=ErrorSchema, description="Créneau réservé supprimé ou déplacé")
-@with_site(*WRITERS, edit=True)
+@with_site(Permission.MANAGE_SITE)
 @sites_blp.arguments(SiteUpdateSchema)
 def update_site(payload: dict, *, site: Site, user: User):
     """Modifie un site et ses créneaux.
@@ -160,7 +159,7 @@ def update_site(payload: dict, *, site: Site, user: User):
 
 @sites_blp.route("/sites/<int:site_id>/location", methods=["PUT"])
 @sites_blp.response(200, SitePrivateSchema)
-@with_site(*WRITERS, edit=True)
+@with_site(Permission.MANAGE_SITE)
 @sites_blp.arguments(LocationInputSchema)
 def set_location(payload: dict, *, site: Site, user: User):
     """Corrige le repère du site sur la carte (précision « manual »)."""
@@ -171,7 +170,7 @@ def set_location(payload: dict, *, site: Site, user: User):
 @sites_blp.route("/sites/<int:site_id>/submit", methods=["POST"])
 @sites_blp.response(200, SitePrivateSchema)
 @sites_blp.alt_response(409, schema=ErrorSchema, description="Le site n'est ni un brouillon ni refusé")
-@with_site(*WRITERS, edit=True)
+@with_site(Permission.MANAGE_SITE)
 def submit_site(*, site: Site, user: User):
     """Soumet un site à la validation.
 
@@ -183,7 +182,7 @@ def submit_site(*, site: Site, user: User):
 @sites_blp.route("/sites/<int:site_id>/approve", methods=["POST"])
 @sites_blp.response(200, SitePrivateSchema)
 @sites_blp.alt_response(409, schema=ErrorSchema, description="Le site n'est pas en attente de validation")
-@with_site(Role.ADMIN)
+@with_site(Permission.MODERATE)
 def approve_site(*, site: Site, user: User):
     """Publie un site soumis (équipe Soce)."""
     services.approve_site(user, site)
@@ -193,7 +192,7 @@ def approve_site(*, site: Site, user: User):
 @sites_blp.route("/sites/<int:site_id>/reject", methods=["POST"])
 @sites_blp.response(200, SitePrivateSchema)
 @sites_blp.alt_response(409, schema=ErrorSchema, description="Le site n'est pas en attente de validation")
-@with_site(Role.ADMIN)
+@with_site(Permission.MODERATE)
 @sites_blp.arguments(RejectSchema)
 def reject_site(payload: dict, *, site: Site, user: User):
     """Refuse un site soumis (équipe Soce).
@@ -250,7 +249,5 @@ def _site_page_url() -> Callable[[int], str]:
 
 SITE_ID_MARK = 987654321
 
-
-from jou.bookings.api import blp as bookings_blp  # noqa: E402 - bookings build on the registry
 
 blueprints = (editions_blp, sites_blp, bookings_blp)

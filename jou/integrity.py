@@ -59,7 +59,7 @@ def seat_drifts(slot_ids: list[int] | None = None) -> list[SeatDrift]:
     walked = (
         select(
             WalkIn.slot_id,
-            func.sum(WalkIn.female + WalkIn.male + WalkIn.unspecified + WalkIn.adults).label("n"),
+            func.sum(WalkIn.persons).label("n"),
             func.max(WalkIn.over_capacity.cast(Integer)).label("over"),
         )
         .group_by(WalkIn.slot_id)

@@ -15,9 +15,10 @@ Contract (the JOU-core work implements it; pages and fixtures rely on these name
   silently dropped (Conflict) and their capacity never goes below the seats taken.
 - `submit_site(actor, site)`, `approve_site(admin, site)`, `reject_site(admin, site, reason)`
 - `set_site_location(actor, site, lat, lon)` — the factory corrects its pin (precision "manual").
-- `get_site(site_id) -> Site` (NotFound); `can_view_site(user, site) -> bool`; `can_edit_site(user, site)`.
-  `viewable_site(user, site_id)` / `editable_site(user, site_id)`: load + authorise in one call
-  (404 when the caller may not even know the site exists, 403 when it is public but not theirs).
+- `get_site(site_id) -> Site` (NotFound); `can_view_site(user, site) -> bool`; whether a user may act on a
+  site is `can(user, Permission.X, site)` (the rule is `_site_rule` here).
+  `load_site(user, site_id, permission=None)`: load + authorise in one call (404 when the caller may not
+  even know the site exists, 403 when it is public but not theirs to change).
 - `search_sites(filters: SiteFilters, *, published_only=True, owner=None) -> Page` with
   `Page(items, total, page, per_page)`; SiteFilters fields: edition (year), region, department, sector,
   audience, day, q, status, page, per_page.
@@ -36,7 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit, geography, locking
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can, object_rule
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import french_date, french_time, paris_today
@@ -99,14 +101,14 @@ def edition_for_registration(year: int | None = None, today: date | None = None)
 # ---- permissions -------------------------------------------------------------------------------------
 
 
-def can_edit_site(user: User | None, site: Site) -> bool:
-    if user is None:
-        return False
-    return user.is_admin or (user.has_role(Role.FACTORY) and site.owner_id == user.id)
+@object_rule(Site)
+def _site_rule(user: User, permission: Permission, site: Site) -> bool:
+    """A site is its factory contact's; moderators act on every site."""
+    return site.owner_id == user.id or can(user, Permission.MODERATE)
 
 
 def can_view_site(user: User | None, site: Site) -> bool:
-    return site.is_published or can_edit_site(user, site)
+    return site.is_published or can(user, Permission.MANAGE_SITE, site)
 
 
 def get_site(site_id: int) -> Site:
@@ -116,19 +118,28 @@ def get_site(site_id: int) -> Site:
     return site
 
 
-def viewable_site(user: User | None, site_id: int) -> Site:
-    """404 rather than 403 for a site the caller may not see: its existence stays private."""
+def load_site(user: User | None, site_id: int, permission: Permission | None = None) -> Site:
+    """The site, loaded and authorised: one the caller may see, and act on with `permission` if given.
+    404 for a site the caller may not see (its existence stays private), and for a refused permission
+    over its visitors or its gate (nothing about them is confirmed); 403 for a refused change of a
+    public site ("not yours")."""
     site = get_site(site_id)
     if not can_view_site(user, site):
         raise NotFound("Site introuvable.")
-    return site
-
-
-def editable_site(user: User | None, site_id: int) -> Site:
-    site = viewable_site(user, site_id)
-    if not can_edit_site(user, site):
+    if permission is None or can(user, permission, site):
+        return site
+    if permission is Permission.MANAGE_SITE:
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut le modifier.")
-    return site
+    raise NotFound("Site introuvable.")
+
+
+def load_slot(user: User | None, slot_id: int, permission: Permission) -> Slot:
+    """A slot of a site the caller may act on with `permission`; 404 otherwise, so another factory
+    learns nothing of it."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or not can(user, permission, slot.site):
+        raise NotFound("Créneau introuvable.")
+    return slot
 
 
 # ---- validation helpers ------------------------------------------------------------------------------
@@ -143,7 +154,7 @@ def _slot_error(errors: FieldErrors, index: int, name: str, message: str) -> Non
     _add(errors, f"slots[{index}].{name}", message)
 
 
-def _check_slot(edition: Edition, index: int, slot: dict, is_admin: bool, errors: FieldErrors) -> None:
+def _check_slot(edition: Edition, index: int, slot: dict, exempt: bool, errors: FieldErrors) -> None:
     day, start, end = slot.get("day"), slot.get("start"), slot.get("end")
     audience, capacity = slot.get("audience"), slot.get("capacity")
     if day not in edition.days:
@@ -155,8 +166,8 @@ def _check_slot(edition: Edition, index: int, slot: dict, is_admin: bool, errors
         )
     if audience not in {a.value for a in Audience}:
         _slot_error(errors, index, "audience", "Public attendu : schools ou public.")
-    elif not is_admin:
-        # Friday is the schools' day, Saturday the public's; only the Soce staff make exceptions.
+    elif not exempt:
+        # Friday is the schools' day, Saturday the public's; only moderators make exceptions.
         if day == edition.friday and audience != Audience.SCHOOLS:
             _slot_error(errors, index, "audience", "Le vendredi est réservé aux scolaires.")
         if day == edition.saturday and audience != Audience.PUBLIC:
@@ -246,9 +257,9 @@ def create_site(
     owner: User, edition: Edition, data: dict, *, actor: User | None = None, today: date | None = None
 ) -> Site:
     actor = actor or owner
-    if not actor.has_role(Role.FACTORY, Role.ADMIN):
+    if not can(actor, Permission.MANAGE_SITE):
         raise Forbidden("Seuls les contacts usine et l'équipe Soce inscrivent des sites.")
-    if not actor.is_admin:
+    if not can(actor, Permission.MODERATE):
         today = today or paris_today()
         if today < edition.registration_opens:
             raise Conflict(
@@ -269,7 +280,7 @@ def create_site(
     slots = [dict(slot) for slot in data.get("slots") or []]
     for index, slot in enumerate(slots):
         slot.pop("id", None)  # a new site has no existing slot to refer to
-        _check_slot(edition, index, slot, actor.is_admin, errors)
+        _check_slot(edition, index, slot, can(actor, Permission.MODERATE), errors)
     match = _check_address(data.get("postcode", ""), data.get("city", ""), errors)
     if errors:
         raise ValidationFailed(fields=errors)
@@ -323,7 +334,7 @@ class _SlotPlan:
 
 
 def _plan_slots(
-    site: Site, incoming: list[dict], is_admin: bool, errors: FieldErrors, conflicts: list[str]
+    site: Site, incoming: list[dict], exempt: bool, errors: FieldErrors, conflicts: list[str]
 ) -> _SlotPlan:
     """Slots with an id are updated, those without are created, the site's other slots deleted; a
     slot with seats taken keeps its day, times and audience and at least its seats taken."""
@@ -346,7 +357,7 @@ def _plan_slots(
             slot.day,
             slot.audience,
         )
-        _check_slot(site.edition, index, values, is_admin or granted, errors)
+        _check_slot(site.edition, index, values, exempt or granted, errors)
         if slot_id is None:
             plan.creates.append(values)
             continue
@@ -394,7 +405,7 @@ def _slot_has_history(slot_id: int) -> bool:
 
 
 def update_site(actor: User, site: Site, data: dict) -> Site:
-    if not can_edit_site(actor, site):
+    if not can(actor, Permission.MANAGE_SITE, site):
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut le modifier.")
     values = {name: data[name] for name in SITE_FIELDS if name in data}
     before, slots_before = audit.snapshot(site, AUDITED_SITE_FIELDS), _slot_snapshots(site)
@@ -408,7 +419,7 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
         match = _check_address(values.get("postcode", site.postcode), values.get("city", site.city), errors)
     plan = None
     if "slots" in data:
-        plan = _plan_slots(site, data["slots"] or [], actor.is_admin, errors, conflicts)
+        plan = _plan_slots(site, data["slots"] or [], can(actor, Permission.MODERATE), errors, conflicts)
         if site.status in (SiteStatus.SUBMITTED, SiteStatus.APPROVED) and not (plan.updates or plan.creates):
             _add(errors, "slots", "Un site soumis ou publié garde au moins un créneau.")
     if errors:
@@ -444,7 +455,7 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
 
 
 def set_site_location(actor: User, site: Site, lat: float, lon: float) -> Site:
-    if not can_edit_site(actor, site):
+    if not can(actor, Permission.MANAGE_SITE, site):
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut déplacer son repère.")
     errors: FieldErrors = {}
     if not isinstance(lat, int | float) or not -90 <= lat <= 90:
@@ -473,7 +484,7 @@ def _transition_refused(site: Site, message: str) -> Conflict:
 
 
 def submit_site(actor: User, site: Site) -> Site:
-    if not can_edit_site(actor, site):
+    if not can(actor, Permission.MANAGE_SITE, site):
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut le soumettre.")
     if site.status not in (SiteStatus.DRAFT, SiteStatus.REJECTED):
         raise _transition_refused(site, "Seul un brouillon ou un site refusé peut être soumis")
@@ -489,13 +500,13 @@ def submit_site(actor: User, site: Site) -> Site:
     return site
 
 
-def _require_admin(user: User) -> None:
-    if not user.is_admin:
+def _require_moderator(user: User) -> None:
+    if not can(user, Permission.MODERATE):
         raise Forbidden("Réservé à l'équipe Soce.")
 
 
 def approve_site(admin: User, site: Site) -> Site:
-    _require_admin(admin)
+    _require_moderator(admin)
     if site.status != SiteStatus.SUBMITTED:
         raise _transition_refused(site, "Seul un site soumis peut être publié")
     before = audit.snapshot(site, AUDITED_SITE_FIELDS)
@@ -509,7 +520,7 @@ def approve_site(admin: User, site: Site) -> Site:
 
 
 def reject_site(admin: User, site: Site, reason: str) -> Site:
-    _require_admin(admin)
+    _require_moderator(admin)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed.on("reason", "Indiquez le motif du refus.")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from core.auth.access import page_user, require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS, department_name, region_name
@@ -79,10 +79,7 @@ def site_list():
 
 @bp.route("/usines/<int:site_id>")
 def site_detail(site_id: int):
-    site = services.viewable_site(page_user(), site_id)
-    return render_template(
-        "jou/site_detail.html", site=site, can_edit=services.can_edit_site(page_user(), site)
-    )
+    return render_template("jou/site_detail.html", site=services.load_site(page_user(), site_id))
 
 
 # --- factory --------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ def site_detail(site_id: int):
 
 @bp.route("/mes-sites")
 def my_sites():
-    user = require(Role.FACTORY, Role.ADMIN)
+    user = require(Permission.MANAGE_SITE)
     editions = db.session.scalars(select(Edition).order_by(Edition.year.desc())).all()
     current = services.current_edition()
     year = query_int("edition", current.year if current else 0, min=MIN_YEAR, max=MAX_YEAR)
@@ -106,7 +103,7 @@ def my_sites():
 
 @bp.route("/mes-sites/nouveau", methods=["GET", "POST"])
 def site_create():
-    user = require(Role.FACTORY, Role.ADMIN)
+    user = require(Permission.MANAGE_SITE)
     try:
         edition = services.edition_for_registration()
     except ValidationFailed as exc:
@@ -128,8 +125,8 @@ def site_create():
 
 @bp.route("/mes-sites/<int:site_id>/modifier", methods=["GET", "POST"])
 def site_edit(site_id: int):
-    user = require(Role.FACTORY, Role.ADMIN)
-    site = services.editable_site(user, site_id)
+    user = require(Permission.MANAGE_SITE)
+    site = services.load_site(user, site_id, Permission.MANAGE_SITE)
     errors: dict = {}
     values = _site_values(site)
     if request.method == "POST":
@@ -139,7 +136,7 @@ def site_edit(site_id: int):
                 services.update_site(user, site, _load_site_form(request.form))
         except AppError as exc:
             errors = page_errors(exc, _slot_rename(request.form))
-            site = services.editable_site(user, site_id)
+            site = services.load_site(user, site_id, Permission.MANAGE_SITE)
         else:
             flash("Modifications enregistrées.", "success")
             return redirect(url_for("jou.site_edit", site_id=site.id))
@@ -148,8 +145,8 @@ def site_edit(site_id: int):
 
 @bp.route("/mes-sites/<int:site_id>/soumettre", methods=["POST"])
 def site_submit(site_id: int):
-    user = require(Role.FACTORY, Role.ADMIN)
-    site = services.editable_site(user, site_id)
+    user = require(Permission.MANAGE_SITE)
+    site = services.load_site(user, site_id, Permission.MANAGE_SITE)
     try:
         with attempt():
             services.submit_site(user, site)
@@ -162,8 +159,8 @@ def site_submit(site_id: int):
 
 @bp.route("/mes-sites/<int:site_id>/position", methods=["GET", "POST"])
 def site_position(site_id: int):
-    user = require(Role.FACTORY, Role.ADMIN)
-    site = services.editable_site(user, site_id)
+    user = require(Permission.MANAGE_SITE)
+    site = services.load_site(user, site_id, Permission.MANAGE_SITE)
     errors: dict = {}
     values = {"lat": _coordinate(site.lat), "lon": _coordinate(site.lon)}
     if request.method == "POST":
@@ -174,7 +171,7 @@ def site_position(site_id: int):
                 services.set_site_location(user, site, data["lat"], data["lon"])
         except AppError as exc:
             errors = page_errors(exc)
-            site = services.editable_site(user, site_id)
+            site = services.load_site(user, site_id, Permission.MANAGE_SITE)
         else:
             flash("Position corrigée.", "success")
             return redirect(url_for("jou.site_detail", site_id=site.id))
@@ -187,13 +184,13 @@ def site_position(site_id: int):
 
 @bp.route("/moderation")
 def moderation():
-    require(Role.ADMIN)
+    require(Permission.MODERATE)
     return _render_moderation()
 
 
 @bp.route("/moderation/<int:site_id>/valider", methods=["POST"])
 def moderation_approve(site_id: int):
-    admin = require(Role.ADMIN)
+    admin = require(Permission.MODERATE)
     site = services.get_site(site_id)
     try:
         with attempt():
@@ -207,7 +204,7 @@ def moderation_approve(site_id: int):
 
 @bp.route("/moderation/<int:site_id>/refuser", methods=["POST"])
 def moderation_reject(site_id: int):
-    admin = require(Role.ADMIN)
+    admin = require(Permission.MODERATE)
     site = services.get_site(site_id)
     try:
         with attempt():

@@ -15,7 +15,8 @@ from sqlalchemy import distinct, func, select
 from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS, SEATS
 from core.geography.territories import DEPARTMENT_REGION
-from maps.assets import offline_map, safe_label
+from core.maps.assets import offline_map, safe_label
+from core.models import HEADCOUNT, HeadcountSums, headcount_sums
 from maps.cache import cached
 from pmi.models import Intervention, School
 
@@ -69,43 +70,39 @@ def _territory_stats(level: str, year: int | None) -> dict:
         select(
             column.label("code"),
             func.count(Intervention.id).label("interventions"),
-            func.coalesce(func.sum(Intervention.female), 0).label("female"),
-            func.coalesce(func.sum(Intervention.male), 0).label("male"),
-            func.coalesce(func.sum(Intervention.unspecified), 0).label("unspecified"),
+            *headcount_sums(Intervention),
             func.count(distinct(Intervention.school_id)).label("schools"),
         )
         .where(*_year_clause(year))
         .group_by(column)
     )
-    territories, unlocated = [], _counts(None, 0, 0, 0, 0, 0)
+    territories, elsewhere = [], []
     for row in db.session.execute(stmt):
-        counts = _counts(row.code, row.interventions, row.female, row.male, row.unspecified, row.schools)
         point = centroid(level, row.code) if row.code else None
         if point is None:
-            for name in ("interventions", "female", "male", "unspecified", "pupils", "schools"):
-                unlocated[name] += counts[name]
+            elsewhere.append(row)
             continue
+        counts = _counts(row.code, row.interventions, HeadcountSums.of(row), row.schools)
         counts.update(name=territory_name(level, row.code), lat=point[0], lon=point[1])
         territories.append(counts)
-    unlocated["female_share"] = _share(unlocated["female"], unlocated["male"])
+    # The rows with no point on the map (territory unknown or off the map) are added up into one.
+    pupils = HeadcountSums(*(sum(int(getattr(row, name)) for row in elsewhere) for name in HEADCOUNT))
+    unlocated = _counts(
+        None, sum(r.interventions for r in elsewhere), pupils, sum(r.schools for r in elsewhere)
+    )
     territories.sort(key=lambda t: (-t["pupils"], t["code"]))
     return {"level": level, "year": year, "territories": territories, "unlocated": unlocated}
 
 
-def _share(female: int, male: int) -> float | None:
-    return round(female / (female + male), 4) if female + male else None
-
-
-def _counts(code, interventions, female, male, unspecified, schools) -> dict:  # noqa: ANN001
-    female, male, unspecified = int(female), int(male), int(unspecified)
+def _counts(code, interventions, pupils: HeadcountSums, schools) -> dict:  # noqa: ANN001
     return {
         "code": code,
         "interventions": int(interventions),
-        "female": female,
-        "male": male,
-        "unspecified": unspecified,
-        "pupils": female + male + unspecified,
-        "female_share": _share(female, male),
+        "female": pupils.female,
+        "male": pupils.male,
+        "unspecified": pupils.unspecified,
+        "pupils": pupils.total,
+        "female_share": pupils.girls_share,
         "schools": int(schools),
     }
 
@@ -151,9 +148,7 @@ def school_stats(year: int | None = None) -> list[dict]:
             School.lat,
             School.lon,
             func.count(Intervention.id).label("interventions"),
-            func.coalesce(
-                func.sum(Intervention.female + Intervention.male + Intervention.unspecified), 0
-            ).label("pupils"),
+            func.coalesce(func.sum(Intervention.total), 0).label("pupils"),
         )
         .join(Intervention, Intervention.school_id == School.id)
         .where(*_year_clause(year))

@@ -9,32 +9,36 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from maps.assets import offline_map, safe_label
+from core.maps.assets import offline_map, safe_label
+from core.models import HeadcountSums, headcount_sums
 from pmi.transports.campuses import BY_CODE
 from pmi.transports.models import Transport, TransportStatus, TransportStop
 
 
 def transports_geojson(year: int | None = None) -> dict:
     """A FeatureCollection of LineStrings (lon, lat) from the first stop to the campus."""
+    where = [Transport.status != TransportStatus.CANCELLED.value]
+    if year is not None:
+        where.append(extract("year", Transport.date) == year)
     query = (
         select(Transport)
-        .where(Transport.status != TransportStatus.CANCELLED.value)
+        .where(*where)
         .options(selectinload(Transport.stops).selectinload(TransportStop.school))
         .order_by(Transport.date, Transport.id)
     )
-    if year is not None:
-        query = query.where(extract("year", Transport.date) == year)
+    # Each transport's pupils: its stops' actual counts once the trip is reported, else the planned ones.
+    sums = (
+        select(TransportStop.transport_id, *headcount_sums(TransportStop.counted()))
+        .join(Transport, Transport.id == TransportStop.transport_id)
+        .where(*where)
+        .group_by(TransportStop.transport_id)
+    )
+    pupils = {row.transport_id: HeadcountSums.of(row) for row in db.session.execute(sums)}
     features = []
     for transport in db.session.scalars(query):
         campus = BY_CODE[transport.campus]
         stops = [s for s in transport.stops if s.school.lat is not None and s.school.lon is not None]
-        counts = {"female": 0, "male": 0, "unspecified": 0}
-        for stop in transport.stops:
-            # Actual counts once the trip is reported, else the planned ones.
-            actual = stop.has_actual
-            counts["female"] += (stop.actual_female if actual else stop.female) or 0
-            counts["male"] += (stop.actual_male if actual else stop.male) or 0
-            counts["unspecified"] += (stop.actual_unspecified if actual else stop.unspecified) or 0
+        counts = pupils.get(transport.id, HeadcountSums())
         line = [[s.school.lon, s.school.lat] for s in stops] + [[campus.lon, campus.lat]]
         features.append(
             {
@@ -47,8 +51,10 @@ def transports_geojson(year: int | None = None) -> dict:
                     "campus_label": campus.label,
                     "regional_group": transport.regional_group_code,
                     "schools": [s.school.name for s in stops],
-                    **counts,
-                    "pupils": sum(counts.values()),
+                    "female": counts.female,
+                    "male": counts.male,
+                    "unspecified": counts.unspecified,
+                    "pupils": counts.total,
                 },
             }
         )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
-from core.auth.access import roles_required
-from core.auth.models import Role
+from core.auth.access import requires
+from core.auth.permissions import Permission
 from core.errors import ValidationFailed
 from core.geography import DEPARTMENTS, REGIONS
+from core.maps.assets import cluster_css, cluster_js, map_parts, offline_map
 from core.validation import MAX_YEAR, MIN_YEAR, query_int
 from jou import services
 from jou.sectors import SECTORS, sector_label
 from maps import factories, pmi, transports
-from maps.assets import cluster_css, cluster_js, map_parts, offline_map
 
 bp = Blueprint("maps", __name__)
 
@@ -55,7 +55,7 @@ def factory_map():
 @bp.route("/carte/sites/<int:site_id>/fiche")
 def site_popup(site_id: int):
     """The popup of a site, loaded when its marker is opened: slots and seats left are always current."""
-    site = services.viewable_site(None, site_id)
+    site = services.load_site(None, site_id)
     return render_template(
         "maps/_site_popup.html", site=site, sector=sector_label(site.sector), DEPARTMENTS=DEPARTMENTS
     )
@@ -89,7 +89,7 @@ def transports_map():
 
 
 @bp.route("/carte/pmi/etablissements")
-@roles_required(Role.ADMIN)
+@requires(Permission.SEE_STATISTICS)
 def pmi_schools_map():
     year = _year()
     schools = pmi.school_stats(year)

@@ -20,13 +20,15 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, locking
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can, object_rule
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import paris_today
 from core.geography import apply_location, locate, region_of_department, regional_group_for
 from core.geography.models import RegionalGroup
 from core.geography.names import fold
+from core.models import HeadcountSums, headcount_sums
 from core.validation import valid_uai
 from pmi.models import (
     INTERVENTION_KIND_LABELS,
@@ -74,10 +76,10 @@ def visible_clause(user: User | None) -> ColumnElement[bool]:
     those of their GR (held there, or with one of its volunteers)."""
     if user is None:
         return false()
-    if user.is_admin:
+    if can(user, Permission.ALL_REGIONS):
         return true()
     clauses = [Intervention.created_by_id == user.id, _is_linked(user)]
-    if user.has_role(Role.ORGANISER):
+    if can(user, Permission.LEAD_GROUP):
         profile = profile_of(user)
         if profile is not None and profile.regional_group_code:
             gr = profile.regional_group_code
@@ -86,28 +88,24 @@ def visible_clause(user: User | None) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def can_edit(user: User | None, intervention: Intervention) -> bool:
-    if user is None:
-        return False
-    if user.is_admin or intervention.created_by_id == user.id:
+@object_rule(Intervention)
+def _intervention_rule(user: User, permission: Permission, intervention: Intervention) -> bool:
+    """An intervention is changed by whoever logged it or took part in it, and by staff of all regions
+    (an organiser reads their GR's, through `visible_clause`, but does not change them)."""
+    if can(user, Permission.ALL_REGIONS) or intervention.created_by_id == user.id:
         return True
     return any(v.user_id == user.id for v in intervention.volunteers)
 
 
-def viewable_intervention(user: User | None, intervention_id: int) -> Intervention:
-    """404 for an intervention the user may not see, so that its existence stays private."""
+def load_intervention(user: User | None, intervention_id: int, *, edit: bool = False) -> Intervention:
+    """Loaded and authorised: 404 for an intervention the user may not see (its existence stays
+    private), and with `edit`, 403 for one they see but may not change (an organiser reading their GR's)."""
     intervention = db.session.scalar(
         select(Intervention).where(Intervention.id == intervention_id, visible_clause(user))
     )
     if intervention is None:
         raise NotFound("Intervention introuvable.")
-    return intervention
-
-
-def editable_intervention(user: User | None, intervention_id: int) -> Intervention:
-    """404 when unseen, 403 when seen but not theirs (an organiser reading their GR's)."""
-    intervention = viewable_intervention(user, intervention_id)
-    if not can_edit(user, intervention):
+    if edit and not can(user, Permission.LOG_INTERVENTION, intervention):
         raise Forbidden("Seuls les intervenants de cette intervention peuvent la modifier.")
     return intervention
 
@@ -170,7 +168,7 @@ def _volunteers(user: User, ids: list[int], refuse) -> list[Volunteer]:  # noqa:
         refuse("volunteer_ids", f"Intervenant inconnu : {', '.join(unknown)}.")
     volunteers = [found[i] for i in wanted if i in found]
     own = profile_of(user)
-    if own is not None and not user.is_admin and own not in volunteers:
+    if own is not None and not can(user, Permission.ALL_REGIONS) and own not in volunteers:
         volunteers.insert(0, own)
     if not volunteers and not unknown:
         refuse("volunteer_ids", "Au moins un intervenant : complétez votre profil d'intervenant.")
@@ -347,24 +345,22 @@ def list_interventions(
 def _sums() -> list:
     return [
         func.count(distinct(Intervention.id)).label("interventions"),
-        func.coalesce(func.sum(Intervention.female), 0).label("female"),
-        func.coalesce(func.sum(Intervention.male), 0).label("male"),
-        func.coalesce(func.sum(Intervention.unspecified), 0).label("unspecified"),
+        *headcount_sums(Intervention),
         func.count(distinct(Intervention.school_id)).label("schools"),
     ]
 
 
 def _row(key: str | None, label: str, sums, volunteers: int) -> dict:  # noqa: ANN001 - a Row
-    female, male, unspecified = int(sums.female), int(sums.male), int(sums.unspecified)
+    pupils = HeadcountSums.of(sums)
     return {
         "key": key,
         "label": label,
         "interventions": int(sums.interventions),
-        "female": female,
-        "male": male,
-        "unspecified": unspecified,
-        "total": female + male + unspecified,
-        "female_share": round(female / (female + male), 4) if female + male else None,
+        "female": pupils.female,
+        "male": pupils.male,
+        "unspecified": pupils.unspecified,
+        "total": pupils.total,
+        "female_share": pupils.girls_share,
         "schools": int(sums.schools),
         "volunteers": volunteers,
     }

@@ -14,7 +14,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from core.auth.access import require
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.errors import AppError
 from core.geography.groups import regional_groups
 from core.inputs import load, load_form, page_errors
@@ -23,7 +24,7 @@ from core.validation import MAX_YEAR, MIN_YEAR, display_phone, query_int
 from pmi import interventions as services
 from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS, Intervention, Volunteer
 from pmi.schemas import InterventionInputSchema, ProfileSchema
-from pmi.volunteers import PROFILE_ROLES, profile_of, save_profile, volunteers_of_group
+from pmi.volunteers import profile_of, save_profile, volunteers_of_group
 
 bp = Blueprint("pmi", __name__, url_prefix="/pmi")
 
@@ -42,7 +43,7 @@ def labels() -> dict:
 
 @bp.route("/profil", methods=["GET", "POST"])
 def profile():
-    user = require(*PROFILE_ROLES)
+    user = require(Permission.LOG_INTERVENTION)
     volunteer = profile_of(user)
     errors: dict = {}
     values = {
@@ -71,7 +72,7 @@ def profile():
 
 @bp.route("/interventions")
 def my_interventions():
-    user = require(*PROFILE_ROLES)
+    user = require(Permission.LOG_INTERVENTION)
     year = requested_year()
     return render_template(
         "pmi/interventions.html",
@@ -80,13 +81,12 @@ def my_interventions():
         years=recent_years(),
         interventions=services.list_interventions(user, mine=True, year=year),
         totals=services.stats(user, mine=True, year=year)["total"],
-        can_edit=lambda i: services.can_edit(user, i),
     )
 
 
 @bp.route("/interventions/nouvelle", methods=["GET", "POST"])
 def intervention_create():
-    user = require(*PROFILE_ROLES)
+    user = require(Permission.LOG_INTERVENTION)
     volunteer = profile_of(user)
     if volunteer is None:
         flash("Complétez d'abord votre profil d'intervenant : promo et groupe régional.", "error")
@@ -113,8 +113,8 @@ def intervention_create():
 
 @bp.route("/interventions/<int:intervention_id>/modifier", methods=["GET", "POST"])
 def intervention_edit(intervention_id: int):
-    user = require(*PROFILE_ROLES)
-    intervention = services.editable_intervention(user, intervention_id)
+    user = require(Permission.LOG_INTERVENTION)
+    intervention = services.load_intervention(user, intervention_id, edit=True)
     errors: dict = {}
     form = _intervention_form(intervention)
     if request.method == "POST":
@@ -132,8 +132,8 @@ def intervention_edit(intervention_id: int):
 
 @bp.route("/interventions/<int:intervention_id>/supprimer", methods=["POST"])
 def intervention_delete(intervention_id: int):
-    user = require(*PROFILE_ROLES)
-    intervention = services.editable_intervention(user, intervention_id)
+    user = require(Permission.LOG_INTERVENTION)
+    intervention = services.load_intervention(user, intervention_id, edit=True)
     services.delete_intervention(intervention, actor=user)
     flash("Intervention supprimée.", "success")
     return redirect(url_for("pmi.my_interventions"))
@@ -141,7 +141,7 @@ def intervention_delete(intervention_id: int):
 
 @bp.route("/interventions/import", methods=["GET", "POST"])
 def intervention_import():
-    user = require(*PROFILE_ROLES)
+    user = require(Permission.LOG_INTERVENTION)
     errors: dict = {}
     rows: list = []
     if request.method == "POST":
@@ -167,10 +167,10 @@ def intervention_import():
 
 @bp.route("/groupe")
 def group():
-    user = require(Role.ORGANISER, Role.ADMIN)
+    user = require(Permission.LEAD_GROUP)
     year = requested_year()
     groups = regional_groups()
-    if user.is_admin:
+    if can(user, Permission.ALL_REGIONS):
         gr = request.args.get("gr") or None
     else:
         profile = profile_of(user)
@@ -185,10 +185,12 @@ def group():
         gr=gr,
         years=recent_years(),
         group_name=next((g.name for g in groups if g.code == gr), None),
-        groups=groups if user.is_admin else [],
+        groups=groups if can(user, Permission.ALL_REGIONS) else [],
         volunteers=by_volunteer["rows"],
         totals=by_volunteer["total"],
-        by_group=services.stats(user, "gr", year=year)["rows"] if user.is_admin and not gr else [],
+        by_group=services.stats(user, "gr", year=year)["rows"]
+        if can(user, Permission.ALL_REGIONS) and not gr
+        else [],
         interventions=services.list_interventions(user, year=year, gr=gr, limit=200),
     )
 

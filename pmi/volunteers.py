@@ -5,13 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core import locking
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.geography.models import RegionalGroup
 from pmi.models import Volunteer
-
-PROFILE_ROLES = (Role.VOLUNTEER, Role.ORGANISER, Role.ADMIN)
 
 
 def profile_of(user: User | None) -> Volunteer | None:
@@ -44,7 +43,8 @@ def save_profile(
     locking.lock(User, user.id)
     volunteer = profile_of(user)
     current = volunteer.regional_group_code if volunteer else None
-    if actor is not None and not actor.is_admin and user.role == Role.ORGANISER and regional_group != current:
+    leads = can(user, Permission.LEAD_GROUP)
+    if actor is not None and not can(actor, Permission.ALL_REGIONS) and leads and regional_group != current:
         raise ValidationFailed.on("regional_group", ORGANISER_GROUP_LOCKED)
     if volunteer is None:
         volunteer = Volunteer(user_id=user.id)

@@ -30,9 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-# Run as a plain script (`python scripts/build_gazetteer.py`): make the project importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from core.geography.names import name_key  # noqa: E402
+from core.geography.names import name_key  # the project is installed (`pip install -e .`, see the Makefile)
 
 PACKAGE = "@etalab/decoupage-administratif@6.0.0"
 COLUMNS = ["insee", "nom", "codes_postaux", "dep", "reg", "lat", "lon"]

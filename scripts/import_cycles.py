@@ -7,9 +7,11 @@ components of more than one module, largest first. Exit status 1 when there is a
     .venv/bin/python scripts/import_cycles.py            # the cycles
     .venv/bin/python scripts/import_cycles.py --count    # one line: modules, edges, cycles
     .venv/bin/python scripts/import_cycles.py --packages # the same between top-level packages
+    .venv/bin/python scripts/import_cycles.py --layers   # imports between packages that go up LAYERS
 
 Between packages, the app factory (`core`, i.e. core/__init__.py: create_app) is left out: it is the one
 place meant to import every package, to register models, blueprints and commands.
+A package imports only from packages of a lower layer: core <- jou, pmi <- maps, stats <- fixtures.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "jou", "pmi", "maps", "stats", "fixtures")
 COMPOSITION_ROOTS = {"core"}
+LAYERS = {"core": 0, "jou": 1, "pmi": 1, "maps": 2, "stats": 2, "fixtures": 3}
 
 
 def module_name(path: Path) -> str:
@@ -128,13 +131,33 @@ def package_graph(graph: dict[str, set[str]]) -> tuple[dict[str, set[str]], dict
     return packages, why
 
 
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """The module imports whose target package is not in a lower layer than their own package."""
+    _, why = package_graph(graph)
+    return sorted(
+        f"{source} -> {target}  ({', '.join(sorted(behind))})"
+        for (source, target), behind in why.items()
+        if LAYERS[target] >= LAYERS[source]
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", action="store_true", help="one summary line only")
     parser.add_argument("--packages", action="store_true", help="cycles between top-level packages")
+    parser.add_argument("--layers", action="store_true", help="imports between packages that go up LAYERS")
     args = parser.parse_args()
     modules = project_modules()
     graph = {name: imports_of(name, path, modules) for name, path in modules.items()}
+    if args.layers:
+        upward = upward_imports(graph)
+        if not args.count:
+            for line in upward:
+                print(line)
+        print(
+            f"{len(PACKAGES)} packages in {len(set(LAYERS.values()))} layers, {len(upward)} imports going up"
+        )
+        return 1 if upward else 0
     why: dict[tuple[str, str], set[str]] = {}
     if args.packages:
         graph, why = package_graph(graph)

@@ -14,7 +14,7 @@ from marshmallow import RAISE, fields, post_load, validate
 
 from core.api import ErrorSchema, api_blueprint
 from core.auth.access import require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.validation import BaseSchema
 from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema
 from stats.queries import MEASURES, compute
@@ -110,7 +110,7 @@ def programme_stats(args: dict, programme: str):
     by = args.pop("by")
     measure = args.pop("measure", "attended")
     if PERSONAL & ({*by} | {*args}):
-        require(Role.ADMIN)
+        require(Permission.SEE_VOLUNTEERS)
     return jsonify(answer(compute(programme, by=by, filters=args, measure=measure)))
 
 

@@ -48,6 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.models import HEADCOUNT
 from stats.dimensions import (
     ALL_DIMENSIONS,
     DIMENSIONS,
@@ -69,7 +70,6 @@ from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
 __all__ = ["DIMENSIONS", "FILTERS", "MEASURES", "compute"]
 
 MEASURES = ("attended", "booked")
-HEADCOUNT = ("female", "male", "unspecified")
 
 
 def compute(
@@ -372,7 +372,7 @@ def _transports(values: dict[str, Any], _measure: str) -> Plan:
     return Plan(
         programme="transports",
         source=source,
-        sums={k: func.coalesce(getattr(stop, f"actual_{k}"), getattr(stop, k)) for k in HEADCOUNT},
+        sums=stop.counted(),
         distinct={"transports": (Transport.id, set()), "schools": (stop.school_id, set())},
         # A transport through two regions is in both rows, but what is summed is its stops, each in one
         # region: the sums still add up, only the distinct count of transports overlaps.
@@ -388,7 +388,6 @@ def _multi_valued(programme: str) -> frozenset[str]:
 
 def _jou(values: dict[str, Any], measure: str) -> Plan:
     from jou.bookings.models import Booking, BookingStatus
-    from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
     from jou.models import Edition, Site, SiteStatus, Slot
 
     confirmed = Booking.status == BookingStatus.CONFIRMED.value
@@ -410,47 +409,8 @@ def _jou(values: dict[str, Any], measure: str) -> Plan:
     per_slot = {k: func.coalesce(booked.c[k], 0) for k in HEADCOUNT}
 
     if measure == "attended":
-        # What the gate counted: each checked-in booking's breakdown scaled to the persons admitted
-        # (rounded down, the rest unspecified), plus walk-ins (adults unspecified).
-        gate = (
-            select(
-                Booking.slot_id,
-                func.sum(Booking.female * CheckIn.admitted // Booking.party_size).label("female"),
-                func.sum(Booking.male * CheckIn.admitted // Booking.party_size).label("male"),
-                func.sum(CheckIn.admitted).label("admitted"),
-            )
-            .join(CheckIn, CheckIn.booking_id == Booking.id)
-            .where(confirmed)
-            .group_by(Booking.slot_id)
-            .subquery("gate")
-        )
-        walk_ins = (
-            select(
-                WalkIn.slot_id,
-                func.sum(WalkIn.female).label("female"),
-                func.sum(WalkIn.male).label("male"),
-                func.sum(WalkIn.unspecified + WalkIn.adults).label("unspecified"),
-            )
-            .group_by(WalkIn.slot_id)
-            .subquery("walk_ins")
-        )
-        report = AttendanceReport.__table__
-        joins += [
-            (gate, gate.c.slot_id == Slot.id),
-            (walk_ins, walk_ins.c.slot_id == Slot.id),
-            (report, report.c.slot_id == Slot.id),
-        ]
-        counted = {
-            "female": func.coalesce(gate.c.female, 0) + func.coalesce(walk_ins.c.female, 0),
-            "male": func.coalesce(gate.c.male, 0) + func.coalesce(walk_ins.c.male, 0),
-            "unspecified": func.coalesce(gate.c.admitted - gate.c.female - gate.c.male, 0)
-            + func.coalesce(walk_ins.c.unspecified, 0),
-        }
-        at_gate = gate.c.slot_id.is_not(None) | walk_ins.c.slot_id.is_not(None)
-        per_slot = {
-            k: case((report.c.id.is_not(None), report.c[k]), (at_gate, counted[k]), else_=per_slot[k])
-            for k in HEADCOUNT
-        }
+        attended_joins, per_slot = _jou_attended(confirmed, per_slot)
+        joins += attended_joins
 
     def source(stmt: Select, needs: set[str]) -> Select:
         stmt = (
@@ -471,6 +431,59 @@ def _jou(values: dict[str, Any], measure: str) -> Plan:
         distinct={"sites": (Site.id, set())},
         sum_joins=frozenset({"measure"}),
     )
+
+
+def _jou_attended(
+    confirmed: ColumnElement[bool], booked: dict[str, ColumnElement]
+) -> tuple[list[tuple[Any, ColumnElement[bool]]], dict[str, ColumnElement]]:
+    """The joins and the per-slot headcount of the `attended` measure: a slot's attendance report when
+    there is one, else what the gate counted, else its confirmed bookings (`booked`)."""
+    from jou.bookings.models import Booking
+    from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
+    from jou.models import Slot
+
+    # What the gate counted: each checked-in booking's breakdown scaled to the persons admitted
+    # (rounded down, the rest unspecified), plus walk-ins (adults unspecified).
+    gate = (
+        select(
+            Booking.slot_id,
+            func.sum(Booking.female * CheckIn.admitted // Booking.party_size).label("female"),
+            func.sum(Booking.male * CheckIn.admitted // Booking.party_size).label("male"),
+            func.sum(CheckIn.admitted).label("admitted"),
+        )
+        .join(CheckIn, CheckIn.booking_id == Booking.id)
+        .where(confirmed)
+        .group_by(Booking.slot_id)
+        .subquery("gate")
+    )
+    walk_ins = (
+        select(
+            WalkIn.slot_id,
+            func.sum(WalkIn.female).label("female"),
+            func.sum(WalkIn.male).label("male"),
+            func.sum(WalkIn.unspecified + WalkIn.adults).label("unspecified"),
+        )
+        .group_by(WalkIn.slot_id)
+        .subquery("walk_ins")
+    )
+    report = AttendanceReport.__table__
+    joins = [
+        (gate, gate.c.slot_id == Slot.id),
+        (walk_ins, walk_ins.c.slot_id == Slot.id),
+        (report, report.c.slot_id == Slot.id),
+    ]
+    counted = {
+        "female": func.coalesce(gate.c.female, 0) + func.coalesce(walk_ins.c.female, 0),
+        "male": func.coalesce(gate.c.male, 0) + func.coalesce(walk_ins.c.male, 0),
+        "unspecified": func.coalesce(gate.c.admitted - gate.c.female - gate.c.male, 0)
+        + func.coalesce(walk_ins.c.unspecified, 0),
+    }
+    at_gate = gate.c.slot_id.is_not(None) | walk_ins.c.slot_id.is_not(None)
+    per_slot = {
+        k: case((report.c.id.is_not(None), report.c[k]), (at_gate, counted[k]), else_=booked[k])
+        for k in HEADCOUNT
+    }
+    return joins, per_slot
 
 
 PLANS: dict[str, Callable[[dict[str, Any], str], Plan]] = {

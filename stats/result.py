@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.models import HeadcountSums
+
 PROGRAMMES = ("jou", "pmi", "transports")
 # The distinct counts that apply to each programme, in the order they are shown.
 DISTINCT_COUNTS = {
@@ -15,26 +17,19 @@ DISTINCT_COUNTS = {
 
 
 @dataclass
-class Headcount:
-    """One row (or the totals): dimension values, the three gender counts and distinct counts."""
+class Headcount(HeadcountSums):
+    """One row (or the totals): dimension values, the three gender counts (with their `total`) and
+    distinct counts."""
 
     dims: dict[str, Any] = field(default_factory=dict)
-    female: int = 0
-    male: int = 0
-    unspecified: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     # Human labels of the dimension values (region code "11" → "Île-de-France"), for pages and exports.
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
-    def total(self) -> int:
-        return self.female + self.male + self.unspecified
-
-    @property
     def female_share(self) -> float | None:
         """Share of girls among the specified; None when nobody's gender is specified (shown "—")."""
-        specified = self.female + self.male
-        return round(self.female / specified, 4) if specified else None
+        return self.girls_share
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
-from core.auth.access import roles_required
-from core.auth.models import Role
+from core.auth.access import requires
+from core.auth.permissions import Permission
 from core.errors import ValidationFailed
 from core.exports import attachment
 from core.formatting import paris_today
@@ -57,7 +57,7 @@ def chart_of(breakdown: Breakdown, chart_id: str) -> str:
 
 
 @bp.route("/admin/statistiques")
-@roles_required(Role.ADMIN)
+@requires(Permission.SEE_STATISTICS)
 def dashboard_page():
     view, query, errors = _view()
     programme = view.programme if view else request.args.get("programme", "pmi")
@@ -88,7 +88,7 @@ def dashboard_page():
 
 
 @bp.route("/admin/statistiques/export.csv")
-@roles_required(Role.ADMIN)
+@requires(Permission.SEE_STATISTICS)
 def export_csv():
     """One table of the view (`table` = a breakdown's key, "year"/"edition" for year over year)."""
     view, _query, errors = _view()
@@ -100,7 +100,7 @@ def export_csv():
 
 
 @bp.route("/admin/statistiques/export.xlsx")
-@roles_required(Role.ADMIN)
+@requires(Permission.SEE_STATISTICS)
 def export_xlsx():
     view, _query, errors = _view()
     if view is None:

@@ -5,14 +5,20 @@ an outer transaction that is rolled back; the app's session joins it through SAV
 (../shared/RECIPES.md, "Test isolation"). `committed_db` gives real commits for concurrency tests.
 
 DATABASE_URL selects the database: SQLite in a temporary file by default, PostgreSQL in CI's second run.
+`other_app` builds more apps on that database with some settings changed (rate limits, proxies, CSRF).
+
+Fixtures of a domain live in tests/plugins/ (registered below), helpers shared by test modules there too
+or in tests/factories.py: a test module never imports another.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, create_engine, inspect, text
@@ -21,7 +27,13 @@ from core import create_app
 from core.extensions import db
 
 os.environ.setdefault("APP_ENV", "testing")
-pytest_plugins = ["tests.plugins.geo", "tests.plugins.mail", "tests.plugins.browser"]
+pytest_plugins = [
+    "tests.plugins.geo",
+    "tests.plugins.mail",
+    "tests.plugins.browser",
+    "tests.plugins.demo",
+    "tests.plugins.access",
+]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -75,6 +87,22 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def other_app(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Builds other apps on the test database with some settings changed; closes their engines after."""
+    made: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        new = create_app({**app.config, **overrides})
+        made.append(new)
+        return new
+
+    yield build
+    for new in made:
+        with new.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -46,6 +46,12 @@ def api_token(client, user_email: str, password: str = PASSWORD) -> dict:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
+def login(client, user: User) -> None:  # noqa: ANN001
+    """Signs the test client in to the pages (a session cookie)."""
+    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
 def siret(n: int | None = None) -> str:
     """A Luhn-valid SIRET, different on every call unless n is given."""
     from core.identifiers import luhn_complete

@@ -1,6 +1,7 @@
 """Every route of the app, from its URL map, against the roles that must not use it.
 
-A new route that is neither declared public here nor protected fails this test, so it cannot be forgotten.
+A new route that is neither declared public (tests/plugins/access.py, with the `world` it is tried on) nor
+protected here fails this test, so it cannot be forgotten.
 """
 
 import pytest
@@ -9,43 +10,11 @@ from sqlalchemy import select
 
 from core.auth.models import Role
 from core.extensions import db
-from jou.bookings import services as booking_services
 from jou.bookings import tokens
-from pmi.transports import services as transport_services
-from tests.factories import PASSWORD, api_token, make_site, make_user
-from tests.test_bookings_services import party, slots_of
-from tests.test_pmi_interventions import log, make_school, make_volunteer
-from tests.test_transports import make_transport, organiser, stop_data
+from tests.factories import PASSWORD, api_token
+from tests.plugins.access import PUBLIC, sign_in
+from tests.plugins.pmi import make_volunteer, organiser
 
-# Reachable without an account, by design: the public site, sign-in pages, booking by the public
-# (signed links carry their own authority), public API reads, feeds.
-PUBLIC = {
-    "static", "core.healthz", "core.ping", "api-docs.openapi_json",
-    "jou.home", "jou.site_list", "jou.site_detail",
-    "auth.login", "auth.signup", "auth.check_email", "auth.confirm_email", "auth.forgot_password",
-    "auth.resend_confirmation", "auth.reset_password",
-    "auth_api.create_token",
-    "bookings.book", "bookings.join_waitlist", "bookings.manage", "bookings.change", "bookings.cancel",
-    "bookings.personal_data", "bookings.erase",
-    "bookings_api.get_personal_data", "bookings_api.erase_personal_data",
-    # An address's data: the request is open to anyone (always 202, a link e-mailed to the address);
-    # the link itself is the authority (tests/test_privacy_visitor.py).
-    "privacy.request_link", "privacy.address", "privacy.download",
-    "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
-    "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
-    "booking_files.ticket_png", "booking_files.ticket_svg",
-    "bookings_api.create_booking", "bookings_api.join_waitlist", "bookings_api.get_booking",
-    "bookings_api.change_booking", "bookings_api.cancel_booking",
-    "editions_api.list_editions", "sites_api.list_sites", "sites_api.get_site", "sites_api.sites_geojson",
-    "schools_api.list_schools", "schools_api.school_detail",
-    "checkin.ticket",
-    "maps.factory_map", "maps.site_popup", "maps.pmi_map", "maps.transports_map", "maps_api.transports_data",
-    "maps_api.site_data", "maps_api.near_sites", "maps_api.pmi_territories",
-    "stats.summary",  # totals and regions only: tests/test_stats_pages.py checks no name shows
-    # Aggregated counts, published by the association; `by=volunteer` / `volunteer=` (names) are for
-    # staff: 401/403 otherwise (tests/test_stats_api.py).
-    "stats_api.programme_stats",
-}  # fmt: skip
 # Signed in, whatever the role: logout and one's own account.
 ANY_ACCOUNT = {"auth.logout", "auth.account", "auth.change_password", "auth_api.me"}
 # PMI volunteers, organisers and staff on their own interventions (others get 403/404, and factories 403:
@@ -90,40 +59,6 @@ ROLE_OWN = {
                                    "transports.transport_create", "transports_api.list_transports",
                                    "transports_api.transport_stats", "transports_api.create_transport"},
 }  # fmt: skip
-
-
-@pytest.fixture
-def world(app, db_session):
-    """Real objects of every kind, owned by "A" accounts; the routes are built on them."""
-    owner = make_user(Role.FACTORY)
-    site = make_site(owner=owner, status="draft")
-    # Factory A's published site with bookings X and Y, so booking, gate and attendance routes have data.
-    public, school = slots_of(capacity=20)
-    booking_x = booking_services.book(public.id, party(2, email="x@example.org"))
-    booking_y = booking_services.book(public.id, party(3, email="y@example.org"))
-    users = {role: make_user(role) for role in (Role.FACTORY, Role.VOLUNTEER, Role.ORGANISER, Role.ADMIN)}
-    # An organiser of another GR than the transport's: GR Y against GR X.
-    users[Role.ORGANISER] = organiser("alsace", "Organisateur Alsace")
-    volunteer_a, _ = make_volunteer("paris", name="Alice")
-    intervention = log(volunteer_a, make_school())
-    # A real transport of another GR with a stop, so its routes are tried on an object that exists.
-    paris = organiser("paris")
-    transport = make_transport(paris)
-    stop = transport_services.add_stop(paris, transport.id, stop_data(make_school()))
-    db.session.flush()
-    args = {"site_id": public.site_id, "slot_id": public.id, "token": "x", "code": "11", "filename": "x",
-            "uai": stop.school_uai, "intervention_id": intervention.id, "transport_id": transport.id,
-            "stop_id": stop.id, "programme": "jou"}  # fmt: skip
-    routes = []
-    for rule in app.url_map.iter_rules():
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            url = rule.build({k: args[k] for k in rule.arguments}, append_unknown=False)[1]
-            routes.append((rule.endpoint, method, url))
-    ticket = tokens.ticket_token(booking_x)
-    return {"owner": owner, "site": site, "users": users, "routes": routes, "rules": list(app.url_map.iter_rules()),
-            "factory_a": public.site.owner, "slot": public, "school_slot": school, "x": booking_x, "y": booking_y,
-            "ticket": ticket, "volunteer_a": volunteer_a, "intervention": intervention, "transport": transport,
-            "stop": stop, "paris": paris}  # fmt: skip
 
 
 def snapshot() -> dict[str, list[str]]:
@@ -225,13 +160,6 @@ def test_anonymous_is_refused_everywhere_but_public_routes(client, world):
     leaks, cells = try_refused(client, world, routes, None, signed_in=False)
     assert leaks == [], leaks
     assert_size("anonymous", cells)
-
-
-def sign_in(client, user) -> dict:  # noqa: ANN001
-    """The session cookie for the pages, and the bearer header for the API."""
-    client.post("/deconnexion")
-    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    return api_token(client, user.email)
 
 
 @pytest.mark.parametrize("role", [Role.FACTORY, Role.VOLUNTEER, Role.ORGANISER])

@@ -317,6 +317,7 @@ def test_mailed_links_ignore_the_host_the_request_came_with(client, smtp_server)
     evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
     client.post("/mot-de-passe/oublie", data={"email": user.email}, headers=evil)
     client.post("/inscription/renvoyer", data={"email": user.email}, headers=evil)
+    assert len(smtp_server.to(user.email)) == 2  # the reset link and the confirmation link, both checked
     for message in smtp_server.to(user.email):
         assert "evil.example" not in text_body(message)
         assert "http://127.0.0.1:5000/" in text_body(message)

@@ -39,9 +39,8 @@ from jou.bookings import services as booking_services
 from jou.bookings import tokens
 from pmi.transports import services as transport_services
 from tests.factories import PASSWORD, api_token, make_user
-from tests.test_bookings_services import UAI, party, school_class, slots_of
-from tests.test_pmi_interventions import log, make_school, make_volunteer
-from tests.test_transports import make_transport, organiser, stop_data
+from tests.plugins.jou import UAI, party, school_class, slots_of
+from tests.plugins.pmi import log, make_school, make_transport, make_volunteer, organiser, stop_data
 
 # Examples per operation and generation mode (valid, invalid), per identity: bounded to stay near a minute.
 # Without a token most answers are a 401, and volunteers and organisers are refused most operations (403):

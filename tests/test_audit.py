@@ -14,10 +14,9 @@ from core.extensions import db
 from jou import services as site_services
 from jou.bookings import services as booking_services
 from pmi import interventions
-from tests.factories import make_site, make_user
-from tests.test_bookings_services import slots_of
-from tests.test_jou_pages import login
-from tests.test_pmi_interventions import TODAY, data, make_school, make_volunteer
+from tests.factories import login, make_site, make_user
+from tests.plugins.jou import slots_of
+from tests.plugins.pmi import TODAY, data, make_school, make_volunteer
 
 
 def events_of(entity_type: str, entity_id: int) -> list[AuditEvent]:

@@ -1,5 +1,6 @@
 """`flask users create`, through Flask's CLI runner."""
 
+from core.auth.models import Role
 from core.auth.services import authenticate, find_user_by_email
 from tests.factories import make_user
 
@@ -13,7 +14,7 @@ def test_create_user(app, db_session):
     assert result.exit_code == 0, result.output
     assert "Compte créé : staff@soce.fr (admin)" in result.output
     user = find_user_by_email("staff@soce.fr")
-    assert user.is_admin and user.email_confirmed_at is not None
+    assert user.role == Role.ADMIN and user.email_confirmed_at is not None
     assert authenticate("staff@soce.fr", "a-long-password") is user
 
 

@@ -9,7 +9,7 @@ import pytest
 from core.extensions import db
 from jou.bookings import services
 from jou.bookings.models import Booking
-from tests.test_bookings_services import UAI, party, public_slot, school_class, seats_taken, slots_of
+from tests.plugins.jou import UAI, party, public_slot, school_class, seats_taken, slots_of
 
 
 def post(client, slot_id: int, body: dict, key: str | None = None):  # noqa: ANN001, ANN201

@@ -13,7 +13,7 @@ from jou.bookings.models import BookingStatus
 from jou.bookings.tokens import manage_token
 from jou.models import Slot
 from tests.factories import make_edition, make_site, slot_data
-from tests.test_bookings_tickets import make_booking, public_slot  # noqa: F401 - fixture
+from tests.plugins.jou import make_booking, public_slot_of
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -35,7 +35,7 @@ def located_site(**fields):  # noqa: ANN201 - a Site
 
 
 def test_booking_ics_fields(app, db_session):
-    slot = public_slot(located_site())
+    slot = public_slot_of(located_site())
     slot.start, slot.end = time(14, 30), time(16, 0)
     booking = make_booking(slot, party_size=3)
 
@@ -86,7 +86,7 @@ def test_unlocated_site_has_no_geo(db_session):
 def test_overseas_site_gets_its_own_zone(db_session):
     site = make_site(status="approved", street="1 rue Frébault", postcode="97110", city="Pointe-à-Pitre")
     assert site.department == "971"
-    slot = public_slot(site)
+    slot = public_slot_of(site)
     booking = make_booking(slot)
 
     cal = parse(booking_ics(booking))
@@ -170,7 +170,7 @@ def test_region_feed_route(client, db_session):
     assert client.get("/regions/99/creneaux.ics").status_code == 404
 
 
-def test_feed_of_a_site_with_no_slot_is_an_empty_calendar(client, db_session):  # noqa: F811
+def test_feed_of_a_site_with_no_slot_is_an_empty_calendar(client, db_session):
     site = make_site(status="approved")
     for slot in list(site.slots):
         db.session.delete(slot)

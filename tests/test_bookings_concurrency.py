@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from jou.bookings.models import Booking, BookingStatus
 from jou.models import Slot
-from tests.test_bookings_services import party, public_slot
+from tests.plugins.jou import party, public_slot
 
 REQUESTS = 60
 

@@ -17,10 +17,8 @@ from jou.bookings.models import Booking, BookingKind, BookingStatus
 from jou.bookings.notify import queue_cancellation, queue_confirmation, queue_promotion, queue_slot_message
 from jou.bookings.tickets import checkin_url
 from tests.factories import make_site
+from tests.plugins.jou import make_booking, party, public_slot, public_slot_of
 from tests.plugins.mail import free_port, html_body, link_path, text_body
-from tests.test_bookings_services import party
-from tests.test_bookings_services import public_slot as open_public_slot
-from tests.test_bookings_tickets import make_booking, public_slot
 
 
 def delivered(smtp_server) -> EmailMessage:  # noqa: ANN001
@@ -43,7 +41,7 @@ def ics_attachment(message: EmailMessage) -> Calendar:
 
 
 def test_confirmation_has_text_html_inline_qr_and_ics(db_session, smtp_server):
-    slot = public_slot(make_site(status="approved"))
+    slot = public_slot_of(make_site(status="approved"))
     slot.min_age = 12
     slot.protective_equipment = "Chaussures fermées"
     slot.wheelchair_accessible = True
@@ -117,7 +115,7 @@ def test_cancellation_sends_the_cancelled_event(db_session, smtp_server):
 
 
 def test_slot_message_goes_to_each_confirmed_booker_alone(db_session, smtp_server):
-    slot = public_slot(make_site(status="approved"))
+    slot = public_slot_of(make_site(status="approved"))
     first = make_booking(slot, email="a@example.org", name="Alice")
     make_booking(slot, email="b@example.org", name="Bruno")
     make_booking(slot, email="A@example.org", name="Alice encore")  # same person, one message
@@ -159,7 +157,7 @@ def test_a_booking_made_by_the_service_is_confirmed_by_mail(db_session, smtp_ser
 
     from jou.bookings.services import book
 
-    slot = public_slot(make_site(status="approved"))
+    slot = public_slot_of(make_site(status="approved"))
     edition = slot.site.edition
     now = datetime.combine(edition.booking_opens, datetime.min.time(), tzinfo=UTC)
     data = {"party_size": 2, "name": "Léa Roux", "email": "lea@example.org", "consent": True}
@@ -176,7 +174,7 @@ def test_smtp_down_the_booking_is_kept_and_its_ticket_sent_once_smtp_is_back(
     app, client, db_session, smtp_server, monkeypatch
 ):
     monkeypatch.setitem(app.config, "MAIL_DELIVERY", "worker")
-    slot = open_public_slot(capacity=10)
+    slot = public_slot(capacity=10)
     db_session.commit()
     response = client.post(f"/api/v1/slots/{slot.id}/bookings", json=party(2, email="zoe@example.org"))
     assert response.status_code == 201

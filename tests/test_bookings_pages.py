@@ -17,9 +17,8 @@ from jou.bookings import services as booking_services
 from jou.bookings import tokens
 from jou.bookings.models import Booking, BookingStatus, WaitlistEntry
 from jou.models import Slot
-from tests.factories import make_edition, make_site, make_user, slot_data
+from tests.factories import login, make_edition, make_site, make_user, slot_data
 from tests.plugins.mail import text_body
-from tests.test_jou_pages import login
 
 VALID_UAI = "0690001B"  # check letter: "ABCDEFGHJKLMNPRSTUVWXYZ"[690001 % 23]
 

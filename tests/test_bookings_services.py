@@ -2,78 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from core.extensions import db
 from jou.bookings import services, tokens
 from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
-from jou.models import Edition, Slot
 from jou.services import paris_today
-from tests.factories import make_edition, make_site, slot_data
-
-# Edition years stay within what the API accepts (2000–2100); each test rolls its editions back.
-_years = itertools.cycle(range(2040, 2100))
-
-UAI = "0750001U"  # 7 digits and the check letter: 750001 % 23 → U
-
-
-def open_edition(year: int | None = None, **kw) -> Edition:
-    """An edition whose booking window is open today, its days a month ahead."""
-    today = paris_today()
-    friday = today + timedelta(days=30)
-    return make_edition(
-        year or next(_years),
-        friday=friday,
-        registration_opens=today - timedelta(days=60),
-        registration_closes=today,
-        booking_opens=kw.pop("booking_opens", today - timedelta(days=1)),
-        booking_closes=kw.pop("booking_closes", friday),
-        **kw,
-    )
-
-
-def slots_of(edition: Edition | None = None, status: str = "approved", **slot_kw) -> tuple[Slot, Slot]:
-    """A site with one schools slot (Friday) and one public slot (Saturday); returns (public, schools)."""
-    edition = edition or open_edition()
-    public = slot_data(day=edition.saturday, audience="public", **slot_kw)
-    school = slot_data(day=edition.friday, audience="schools", **slot_kw)
-    site = make_site(edition=edition, status=status, slots=[school, public])
-    by_audience = {s.audience: s for s in site.slots}
-    return by_audience["public"], by_audience["schools"]
-
-
-def public_slot(capacity: int = 5, **kw) -> Slot:
-    return slots_of(capacity=capacity, **kw)[0]
-
-
-def party(n: int = 2, email: str = "alice@example.org", **kw) -> dict:
-    return {"party_size": n, "name": "Alice Martin", "email": email, "consent": True, **kw}
-
-
-def school_class(**kw) -> dict:
-    data = {
-        "uai": UAI,
-        "level": "4e",
-        "female": 12,
-        "male": 11,
-        "unspecified": 1,
-        "adults": 2,
-        "name": "M. Prof",
-        "email": "prof@example.org",
-        "consent": True,
-    }
-    data.update(kw)
-    return data
-
-
-def seats_taken(slot: Slot) -> int:
-    return db.session.scalar(select(Slot.seats_taken).where(Slot.id == slot.id))
-
+from tests.factories import make_site, slot_data
+from tests.plugins.jou import UAI, open_edition, party, public_slot, school_class, seats_taken, slots_of
 
 # ---- public booking ----------------------------------------------------------------------------------
 

@@ -11,38 +11,13 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 
-from core.extensions import db
-from core.models import utcnow
-from jou.bookings.models import Booking, BookingKind
+from jou.bookings.models import BookingKind
 from jou.bookings.tickets import checkin_url, qr_png, qr_svg
 from jou.bookings.tokens import ticket_token
-from jou.models import Slot
 from tests.factories import make_site
+from tests.plugins.jou import make_booking
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-def public_slot(site) -> Slot:  # noqa: ANN001
-    return next(s for s in site.slots if s.audience == "public")
-
-
-def make_booking(slot: Slot | None = None, *, party_size: int = 2, **fields) -> Booking:
-    """A confirmed booking row (the seat-taking rules are tested with the services, not here)."""
-    slot = slot or public_slot(make_site(status="approved"))
-    values = {
-        "kind": BookingKind.PUBLIC,
-        "party_size": party_size,
-        "unspecified": party_size,
-        "name": "Éloïse Dupré",
-        "email": "eloise@example.org",
-        "consent_at": utcnow(),
-    }
-    values.update(fields)
-    booking = Booking(slot=slot, **values)
-    slot.seats_taken += booking.party_size
-    db.session.add(booking)
-    db.session.flush()
-    return booking
 
 
 def decoded(png: bytes) -> list[str]:

@@ -12,7 +12,7 @@ from core.extensions import db
 from pmi.models import Intervention
 from tests.factories import PASSWORD
 from tests.plugins.browser import PHONE
-from tests.test_pmi_interventions import make_school, make_volunteer
+from tests.plugins.pmi import make_school, make_volunteer
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from core.extensions import db
 from jou import services
 from tests.factories import make_edition, make_user
 from tests.plugins.browser import PHONE
-from tests.test_jou_pages import site_data
+from tests.plugins.jou import site_data
 
 pytestmark = pytest.mark.browser
 

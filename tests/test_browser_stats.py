@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from core.auth.models import Role
 from core.extensions import db
 from tests.factories import PASSWORD, make_user
-from tests.test_pmi_interventions import log, make_school, make_volunteer
+from tests.plugins.pmi import log, make_school, make_volunteer
 
 pytestmark = pytest.mark.browser
 

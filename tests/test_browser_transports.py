@@ -13,8 +13,7 @@ from core.extensions import db
 from pmi.transports.models import Transport
 from tests.factories import PASSWORD
 from tests.plugins.browser import PHONE
-from tests.test_pmi_interventions import make_school, make_volunteer
-from tests.test_transports import SOON
+from tests.plugins.pmi import SOON, make_school, make_volunteer
 
 pytestmark = pytest.mark.browser
 

@@ -1,8 +1,8 @@
 """No cache keeps a page or a file about a person: every response is `Cache-Control: no-store` except the
 public routes of core.security.CACHEABLE_ENDPOINTS asked anonymously, and static files.
 
-The routes come from the app's URL map (as in tests/test_access_matrix.py, whose `world` builds one object
-of every kind): a new route is no-store unless it is listed as cacheable, and a listed one must be public.
+The routes come from the app's URL map, built on the `world` of tests/plugins/access.py (one object of
+every kind, as in tests/test_access_matrix.py): a new route is no-store unless it is listed as cacheable, and a listed one must be public.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from core.auth.models import Role
 from core.security import CACHEABLE_ENDPOINTS
 from jou.bookings import tokens
 from tests.factories import PASSWORD, api_token
-from tests.test_access_matrix import PUBLIC, sign_in, world  # noqa: F401 - world is a fixture
+from tests.plugins.access import PUBLIC, sign_in
 
 # Routes of a signed link: the booking's (manage token) and the ticket's.
 TICKET_ROUTES = {"booking_files.ticket_png", "booking_files.ticket_svg", "checkin.ticket"}
@@ -46,7 +46,7 @@ def test_cacheable_routes_are_public_and_carry_no_signed_link(app):
     assert not CACHEABLE_ENDPOINTS & with_token
 
 
-def test_anonymous_visitors_get_no_store_everywhere_but_the_public_routes(client, world):  # noqa: F811
+def test_anonymous_visitors_get_no_store_everywhere_but_the_public_routes(client, world):
     answered, cacheable = [], []
     for endpoint, url in get_routes(world):
         response = client.get(url)
@@ -65,7 +65,7 @@ def test_anonymous_visitors_get_no_store_everywhere_but_the_public_routes(client
     static.close()
 
 
-def test_a_signed_in_account_gets_no_store_everywhere(client, world):  # noqa: F811
+def test_a_signed_in_account_gets_no_store_everywhere(client, world):
     """Even the public pages: a signed-in visitor's page shows their account (and the API its caller's)."""
     bearer = sign_in(client, world["users"][Role.ADMIN])
     stored = []
@@ -100,7 +100,7 @@ def test_a_signed_in_account_gets_no_store_everywhere(client, world):  # noqa: F
         ("admin", "/api/v1/auth/me"),
     ],
 )
-def test_pages_and_files_about_people_answer_no_store(client, world, who, path):  # noqa: F811
+def test_pages_and_files_about_people_answer_no_store(client, world, who, path):
     """What the issue named: each answers 200 with the data, and no-store."""
     users = {"factory": world["factory_a"], "organiser": world["paris"], "admin": world["users"][Role.ADMIN]}
     headers = {}

@@ -15,7 +15,7 @@ from jou.bookings import services as booking_services
 from jou.bookings import tickets, tokens
 from jou.checkin.models import CheckIn, WalkIn
 from tests.factories import PASSWORD, api_token, make_user
-from tests.test_bookings_services import party, slots_of
+from tests.plugins.jou import party, school_class, slots_of
 
 
 @pytest.fixture
@@ -210,6 +210,4 @@ def test_median_server_time_of_a_checkin(client, gate):
 
 
 def _school(n: int) -> dict:
-    from tests.test_bookings_services import school_class
-
     return school_class(female=1, male=0, unspecified=0, adults=0, email=f"prof{n}@example.org")

@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import func, select
 
 from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from jou import services as site_services
 from jou.bookings import services as booking_services
 from jou.bookings import tickets, tokens
 from jou.checkin import services
 from jou.checkin.models import CheckIn, WalkIn
 from tests.factories import make_site, make_user, slot_data
-from tests.test_bookings_services import open_edition, party, school_class, slots_of
+from tests.plugins.jou import open_edition, party, school_class, slots_of
 
 
 @pytest.fixture
@@ -131,8 +133,11 @@ def test_day_is_a_warning_not_a_rule(gate):
 def test_other_factory_cannot_use_the_slot(gate):
     stranger = make_user(Role.FACTORY)
     with pytest.raises(NotFound):
-        services.own_slot(stranger, gate["public"].id)
-    assert services.own_slot(make_user(Role.ADMIN), gate["public"].id) == gate["public"]
+        site_services.load_slot(stranger, gate["public"].id, Permission.CHECK_IN)
+    assert (
+        site_services.load_slot(make_user(Role.ADMIN), gate["public"].id, Permission.CHECK_IN)
+        == gate["public"]
+    )
 
 
 # ---- walk-ins ----------------------------------------------------------------------------------------

@@ -26,8 +26,7 @@ from pmi.models import Intervention
 from pmi.transports import services
 from pmi.transports.models import Transport, TransportStop
 from tests.factories import PASSWORD, api_token
-from tests.test_pmi_interventions import log, make_school, make_volunteer
-from tests.test_transports import make_transport, organiser, stop_data
+from tests.plugins.pmi import log, make_school, make_transport, make_volunteer, organiser, stop_data
 
 CONFLICT = {"error": {"code": "conflict", "message": MESSAGE, "fields": {}}}
 

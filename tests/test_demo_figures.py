@@ -17,14 +17,13 @@ from jou.checkin.models import AttendanceReport
 from jou.models import Audience, Edition, Site, SiteStatus, Slot
 from pmi.models import Intervention, intervention_volunteers
 from tests.factories import api_token
-from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
 
 
 def admin_headers(app) -> dict:  # noqa: ANN001
     return api_token(app.test_client(), ADMIN_EMAIL, DEMO_PASSWORD)
 
 
-def test_pmi_2024_as_published(demo, app):  # noqa: F811
+def test_pmi_2024_as_published(demo, app):
     client = app.test_client()
     headers = admin_headers(app)
     by_gr = client.get("/api/v1/pmi/stats?by=gr&year=2024", headers=headers)
@@ -64,7 +63,7 @@ def test_pmi_2024_as_published(demo, app):  # noqa: F811
     assert set(kinds) >= {"class_talk", "forum", "orientation_fair", "tnf_exhibition", "energy_game"}
 
 
-def test_campus_transports_2024_as_published(demo, app):  # noqa: F811
+def test_campus_transports_2024_as_published(demo, app):
     response = app.test_client().get("/api/v1/transports/stats?year=2024", headers=admin_headers(app))
     assert response.status_code == 200, response.get_json()
     total = response.get_json()["total"]
@@ -72,7 +71,7 @@ def test_campus_transports_2024_as_published(demo, app):  # noqa: F811
     assert total["pupils"] == 1200
 
 
-def test_jou_2025_as_published(demo):  # noqa: F811
+def test_jou_2025_as_published(demo):
     edition = db.session.scalar(select(Edition).where(Edition.year == 2025))
     approved = select(Site.id).where(Site.edition_id == edition.id, Site.status == SiteStatus.APPROVED)
     assert db.session.scalar(select(func.count()).select_from(approved.subquery())) == 226
@@ -96,7 +95,7 @@ def test_jou_2025_as_published(demo):  # noqa: F811
     assert 0 < unspecified < 2_000 and 0.35 < female / (20_000 - unspecified) < 0.5
 
 
-def test_jou_2025_attendance_through_the_gate_api(demo, app):  # noqa: F811
+def test_jou_2025_attendance_through_the_gate_api(demo, app):
     """What a factory (or the Soce) reads for a slot: its confirmed figures are the final ones."""
     slot, report = db.session.execute(
         select(Slot, AttendanceReport)
@@ -123,7 +122,7 @@ def stats(app, path: str, headers: dict | None = None) -> dict:  # noqa: ANN001
     return response.get_json()
 
 
-def test_published_figures_through_the_stats_api(demo, app):  # noqa: F811
+def test_published_figures_through_the_stats_api(demo, app):
     """Public reads, computed from the raw records: no per-module number is reused."""
     pmi = stats(app, "pmi?year=2024")["totals"]
     assert (pmi["volunteers"], pmi["interventions"], pmi["female"]) == (363, 324, 5142)
@@ -171,7 +170,7 @@ PMI_FIELDS = (
 TRANSPORT_FIELDS = ("transports", "female", "male", "unspecified", "schools")
 
 
-def test_the_layer_agrees_with_the_pmi_and_transport_apis(demo, app):  # noqa: F811
+def test_the_layer_agrees_with_the_pmi_and_transport_apis(demo, app):
     headers = admin_headers(app)
     client = app.test_client()
     for by in ("gr", "volunteer"):
@@ -192,7 +191,7 @@ def test_the_layer_agrees_with_the_pmi_and_transport_apis(demo, app):  # noqa: F
         assert sum(r["pupils"] for r in theirs["rows"]) == sum(r["total"] for r in ours.values())
 
 
-def test_the_layer_agrees_with_the_gate_figures_and_the_bookings(demo, app):  # noqa: F811
+def test_the_layer_agrees_with_the_gate_figures_and_the_bookings(demo, app):
     """JOU 2025 site by site against jou.checkin.services (the factories' confirmed figures); the upcoming
     edition, whose slots have bookings but no attendance yet, falls back to its bookings."""
     from jou.bookings.models import Booking, BookingStatus

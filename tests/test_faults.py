@@ -19,16 +19,10 @@ from core.mail import OutgoingMail
 from jou.bookings.models import Booking
 from jou.models import Site, Slot
 from tests.factories import api_token, make_edition, make_site, make_user, slot_data
-from tests.test_jou_api import payload
-from tests.test_rate_limits import other_apps
+from tests.plugins.jou import payload
 
 REFUSING_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"  # discard port: refused
 UNAVAILABLE = "Service momentanément indisponible, réessayez dans un instant."
-
-
-@pytest.fixture
-def other_app(app):  # noqa: ANN001, ANN201
-    yield from other_apps(app)
 
 
 def count(model) -> int:  # noqa: ANN001
@@ -143,12 +137,21 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, sqlite_file):
 def test_sqlite_writer_waits_for_another_writer_instead_of_failing(app, sqlite_file):
     other = sqlite3.connect(sqlite_file, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # holds the write lock
-    release = threading.Timer(0.3, other.rollback)
+    letting_go = threading.Event()
+
+    def let_go() -> None:
+        letting_go.set()  # set while the lock is still held: an insert done before it did not wait
+        other.rollback()
+
+    release = threading.Timer(0.3, let_go)
     release.start()
     try:
         with app.app_context(), db.engine.connect() as conn, conn.begin() as transaction:
             # Would raise "database is locked" at once without busy_timeout.
             conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('busy-test')"))
+            assert letting_go.is_set(), "the insert went through while the other writer held the lock"
+            written = "SELECT count(*) FROM alembic_version WHERE version_num = 'busy-test'"
+            assert conn.execute(text(written)).scalar() == 1
             transaction.rollback()
     finally:
         release.join()

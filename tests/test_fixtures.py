@@ -25,39 +25,14 @@ from fixtures.loader import (
     DEMO_PASSWORD,
     FACTORY_EMAIL,
     build_roster,
-    load_demo,
     upcoming_edition_dates,
 )
 from jou import services
 from jou.models import Audience, Edition, Site, SiteStatus, Slot
 from jou.sectors import SECTORS
-from tests.conftest import SHARED_DATA
 
 METROPOLITAN = {"11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94"}
 OVERSEAS = {"01", "02", "03", "04", "06"}
-
-
-@pytest.fixture(scope="module")
-def demo(app):
-    """The demo loaded once, rolled back after the module's tests."""
-    with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
-        connection = db.engine.connect()
-        outer = connection.begin()
-        monkeypatch.setitem(db.engines, None, connection)
-        db.session.remove()
-        mode = db.session.session_factory.kw.get("join_transaction_mode", "conditional_savepoint")
-        db.session.configure(join_transaction_mode="create_savepoint")
-        try:
-            communes = SHARED_DATA / "communes.csv.xz"
-            if communes.is_file() and not geography.gazetteer_loaded():
-                geography.import_gazetteer(geography.read_gazetteer(communes))
-            # Otherwise the loader imports the project's own gazetteer (var/gazetteer.csv).
-            yield load_demo()
-        finally:
-            db.session.remove()
-            db.session.configure(join_transaction_mode=mode)
-            outer.rollback()
-            connection.close()
 
 
 def sites_of(year: int, status: SiteStatus | None = None) -> list[Site]:

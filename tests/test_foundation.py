@@ -22,8 +22,13 @@ def test_secret_key_required_outside_development(monkeypatch):
 
 
 def test_rollback_isolation_part_1(db_session):
+    from core.auth.services import find_user_by_email
+
     make_user(email="isolation@example.org")
     db_session.commit()  # released savepoint only
+    # The outer transaction is still open (rolled back after the test), and the row is in it for now.
+    assert db.engines[None].in_transaction()
+    assert find_user_by_email("isolation@example.org") is not None
 
 
 def test_rollback_isolation_part_2(db_session):

@@ -15,11 +15,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from core.auth.models import Role
 from core.mail import queue_mail
 from pmi.transports import services as transport_services
-from tests.factories import api_token, make_site, make_user, site_data
-from tests.test_bookings_services import open_edition, party, slots_of
-from tests.test_jou_pages import login
-from tests.test_pmi_interventions import make_school, make_volunteer
-from tests.test_transports import make_transport, organiser, stop_data
+from tests.factories import api_token, login, make_site, make_user, site_data
+from tests.plugins.jou import open_edition, party, slots_of
+from tests.plugins.pmi import make_school, make_transport, make_volunteer, organiser, stop_data
 
 FRENCH = re.compile(r"[Cc]aractère|invalide|attendu|ligne|[Cc]e champ")
 
@@ -215,7 +213,7 @@ def test_a_database_refusal_that_escapes_is_answered_not_a_500(
     def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise error
 
-    monkeypatch.setattr("pmi.api.search_schools", refuse)
+    monkeypatch.setattr("pmi.api.schools.search_schools", refuse)
     response = client.get("/api/v1/schools?q=lycee")
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code

@@ -9,6 +9,7 @@ from core.auth.models import Role
 from core.extensions import db
 from jou.models import Site, Slot
 from tests.factories import api_token, make_edition, make_site, make_user, siret, slot_data
+from tests.plugins.jou import payload
 
 CONTACT_FIELDS = {"contact_name", "contact_email", "contact_phone", "siret"}
 
@@ -32,37 +33,6 @@ def people(client, edition) -> dict:
     }
     headers = {name: api_token(client, user.email) for name, user in users.items()}
     return {"anonymous": {}, **headers, "users": users}
-
-
-def payload(**overrides) -> dict:
-    data = {
-        "company_name": "Forges de Paris",
-        "siret": siret(),
-        "name": "Atelier du Louvre",
-        "street": "1 rue de Rivoli",
-        "postcode": "75001",
-        "city": "Paris",
-        "sector": "metallurgy",
-        "description": "Forge et usinage.",
-        "contact_name": "Camille Martin",
-        "contact_email": "Camille.Martin@Example.org",
-        "contact_phone": "01 42 00 00 00",
-        "slots": [
-            {"day": "2027-03-19", "start": "09:00", "end": "11:00", "audience": "schools", "capacity": 25},
-            {
-                "day": "2027-03-20",
-                "start": "14:00",
-                "end": "16:00",
-                "audience": "public",
-                "capacity": 40,
-                "min_age": 8,
-                "protective_equipment": "Chaussures fermées",
-                "wheelchair_accessible": True,
-            },
-        ],
-    }
-    data.update(overrides)
-    return data
 
 
 def count(model) -> int:

@@ -4,59 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from itertools import count
 
 import pytest
 from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.extensions import db
-from core.identifiers import luhn_is_valid
 from jou import services
 from jou.models import Site, SiteStatus
-from tests.factories import PASSWORD, make_edition, make_user
-
-_siret_seq = count(1)
-
-
-def valid_siret() -> str:
-    """A fresh 14-digit SIRET with a correct Luhn key."""
-    base = f"4{next(_siret_seq):012d}"
-    return next(base + str(d) for d in range(10) if luhn_is_valid(base + str(d)))
-
-
-def site_data(edition, **overrides) -> dict:  # noqa: ANN001
-    data = {
-        "company_name": "Forges de Bourgogne",
-        "siret": valid_siret(),
-        "name": "Usine de Lyon Gerland",
-        "street": "12 rue de Gerland",
-        "postcode": "69007",
-        "city": "Lyon",
-        "sector": "metallurgy",
-        "description": "Visite de la fonderie et de l'atelier d'usinage.",
-        "contact_name": "Claire Martin",
-        "contact_email": "claire.martin@example.org",
-        "contact_phone": "+33472000000",
-        "slots": [
-            {
-                "day": edition.friday,
-                "start": _t("09:00"),
-                "end": _t("11:00"),
-                "audience": "schools",
-                "capacity": 30,
-            },
-            {
-                "day": edition.saturday,
-                "start": _t("14:00"),
-                "end": _t("16:00"),
-                "audience": "public",
-                "capacity": 25,
-            },
-        ],
-    }
-    data.update(overrides)
-    return data
+from tests.factories import login, make_edition, make_user
+from tests.plugins.jou import site_data, valid_siret
 
 
 def _t(value: str):  # noqa: ANN202
@@ -76,11 +33,6 @@ def make_site(owner, edition, *, status: str = SiteStatus.DRAFT, admin=None, **o
         services.reject_site(admin or make_user(Role.ADMIN), site, "Informations incomplètes.")
     db.session.flush()
     return site
-
-
-def login(client, user) -> None:  # noqa: ANN001
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
 
 
 def cards(html: str) -> list[str]:
@@ -257,7 +209,7 @@ def test_published_site_of_another_factory_is_public_but_not_editable(client, ed
     site = make_site(factory, edition, status=SiteStatus.APPROVED, admin=admin)
     login(client, make_user(Role.FACTORY))
     assert client.get(f"/usines/{site.id}").status_code == 200
-    # Its existence is public, so refusing says 403 (jou.services.editable_site), not 404.
+    # Its existence is public, so refusing says 403 (jou.services.load_site), not 404.
     assert client.get(f"/mes-sites/{site.id}/modifier").status_code == 403
     assert client.post(f"/mes-sites/{site.id}/position", data={"lat": "1", "lon": "1"}).status_code == 403
     assert client.post(f"/mes-sites/{site.id}/soumettre").status_code == 403

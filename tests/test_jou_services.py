@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.auth.models import Role
+from core.auth.permissions import Permission, can
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jou import services
 from jou.models import Site, SiteStatus, Slot
@@ -330,16 +331,16 @@ def test_view_and_edit_permissions(edition, factory, admin):
     draft = make_site(factory, edition)
     published = make_site(factory, edition, status="approved")
     other, volunteer = make_user(), make_user(Role.VOLUNTEER)
-    assert services.can_view_site(factory, draft) and services.can_edit_site(factory, draft)
-    assert services.can_view_site(admin, draft) and services.can_edit_site(admin, draft)
+    assert services.can_view_site(factory, draft) and can(factory, Permission.MANAGE_SITE, draft)
+    assert services.can_view_site(admin, draft) and can(admin, Permission.MANAGE_SITE, draft)
     for user in (None, other, volunteer):
         assert not services.can_view_site(user, draft)
         assert services.can_view_site(user, published)
-        assert not services.can_edit_site(user, published)
+        assert not can(user, Permission.MANAGE_SITE, published)
     with pytest.raises(NotFound):
-        services.viewable_site(other, draft.id)
+        services.load_site(other, draft.id)
     with pytest.raises(Forbidden):
-        services.editable_site(other, published.id)
+        services.load_site(other, published.id, Permission.MANAGE_SITE)
     with pytest.raises(NotFound):
         services.get_site(10**9)
 

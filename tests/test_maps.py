@@ -12,7 +12,7 @@ from core.extensions import db
 from maps import cache
 from pmi.models import Intervention
 from tests.factories import PASSWORD, make_edition, make_site, make_user, slot_data
-from tests.test_pmi_interventions import make_school
+from tests.plugins.pmi import make_school
 
 
 @pytest.fixture(autouse=True)
@@ -218,7 +218,7 @@ def test_the_schools_map_is_for_the_staff(client, pmi_data):
 
 
 def test_a_route_map_is_offline_and_draws_each_stop(app):
-    from maps.routes import route_map
+    from core.maps.routes import route_map
 
     with app.test_request_context():
         html = route_map([(48.85, 2.35, "Collège A"), (48.80, 2.30, "Lycée B")], (48.83, 2.36, "Campus"))

@@ -3,8 +3,7 @@
 from pmi.transports import services
 from pmi.transports.campuses import BY_CODE
 from tests.factories import PASSWORD
-from tests.test_pmi_interventions import make_school
-from tests.test_transports import make_transport, organiser, stop_data
+from tests.plugins.pmi import make_school, make_transport, organiser, stop_data
 
 
 def make_trip(org, **overrides):  # noqa: ANN001, ANN201

@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from itertools import count
 
 import pytest
 
 from core.auth.models import Role
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.geography.names import fold
-from core.identifiers import UAI_LETTERS
 from pmi import interventions as services
-from pmi.models import Intervention, School
+from pmi.models import Intervention
 from pmi.schemas import InterventionInputSchema
-from pmi.volunteers import save_profile
 from tests.factories import api_token, make_user
-
-TODAY = dt.date(2026, 3, 10)
-_uai_seq = count(1)
-
-
-def new_uai() -> str:
-    digits = f"{9_100_000 + next(_uai_seq):07d}"
-    return digits + UAI_LETTERS[int(digits) % 23]
-
-
-def make_school(department: str = "75", region: str = "11", name: str | None = None, **kw) -> School:
-    name = name or f"Collège Test {next(_uai_seq)}"
-    city = kw.pop("city", "Paris")
-    uai = kw.pop("uai", None) or new_uai()
-    school = School(
-        uai=uai, name=name, kind=kw.pop("kind", "college"), sector="public", city=city, department=department,
-        region=region, lat=48.85, lon=2.35, name_key=fold(name),
-        search_key=f"{fold(name)} {fold(city)} {uai.lower()}", **kw,
-    )  # fmt: skip
-    db.session.add(school)
-    db.session.flush()
-    return school
-
-
-def make_volunteer(gr: str = "paris", role: Role = Role.VOLUNTEER, name: str = "Camille Intervenante"):
-    user = make_user(role, name=name)
-    return user, save_profile(user, name=name, promo="Ch. 180", regional_group=gr)
-
-
-def data(school: School | None = None, **overrides) -> dict:
-    base = {
-        "date": dt.date(2026, 2, 3),
-        "kind": "class_talk",
-        "school_uai": school.uai if school else None,
-        "venue": None,
-        "levels": ["4e", "3e"],
-        "female": 12,
-        "male": 14,
-        "unspecified": 0,
-        "volunteer_ids": [],
-        "duration_minutes": 90,
-        "notes": "",
-    }
-    base.update(overrides)
-    return base
-
-
-def log(user, school=None, **overrides) -> Intervention:  # noqa: ANN001
-    return services.create_intervention(user, data(school, **overrides), today=TODAY)
+from tests.plugins.pmi import TODAY, log, make_school, make_volunteer, new_uai
 
 
 def field_errors(exc_info) -> dict:  # noqa: ANN001
@@ -193,32 +141,32 @@ def people(db_session):
 
 def test_volunteers_see_and_edit_only_their_own(people):
     a, b, mine = people["a"], people["b"], people["mine"]
-    assert services.editable_intervention(a, mine.id) is mine
+    assert services.load_intervention(a, mine.id, edit=True) is mine
     with pytest.raises(NotFound):
-        services.viewable_intervention(b, mine.id)
+        services.load_intervention(b, mine.id)
     assert services.list_interventions(b) == []
     assert services.list_interventions(a) == [mine]
 
 
 def test_organisers_read_their_gr_only(people):
     mine, theirs = people["mine"], people["theirs"]
-    assert services.viewable_intervention(people["org_paris"], mine.id) is mine
+    assert services.load_intervention(people["org_paris"], mine.id) is mine
     with pytest.raises(Forbidden):
-        services.editable_intervention(people["org_paris"], mine.id)
+        services.load_intervention(people["org_paris"], mine.id, edit=True)
     with pytest.raises(NotFound):
-        services.viewable_intervention(people["org_paris"], theirs.id)
+        services.load_intervention(people["org_paris"], theirs.id)
     assert services.list_interventions(people["org_lyon"]) == [theirs]
 
 
 def test_admins_see_and_edit_all(people):
     admin = people["admin"]
     assert {i.id for i in services.list_interventions(admin)} == {people["mine"].id, people["theirs"].id}
-    assert services.editable_intervention(admin, people["theirs"].id) is people["theirs"]
+    assert services.load_intervention(admin, people["theirs"].id, edit=True) is people["theirs"]
 
 
 def test_a_co_volunteer_may_edit_the_intervention(people):
     shared = log(people["a"], people["paris_school"], volunteer_ids=[people["vb"].id])
-    assert services.editable_intervention(people["b"], shared.id) is shared
+    assert services.load_intervention(people["b"], shared.id, edit=True) is shared
 
 
 def test_api_permissions_per_role(client, people):

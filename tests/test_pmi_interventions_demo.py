@@ -12,10 +12,9 @@ from core.extensions import db
 from fixtures.figures import PMI_2024_INTERVENTIONS, PMI_2024_VOLUNTEERS
 from fixtures.loader import PMI_INTERVENTIONS, load_demo
 from pmi.models import Intervention, Volunteer, intervention_volunteers
-from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
 
 
-def test_the_demo_has_volunteers_and_interventions_with_co_volunteers(demo):  # noqa: F811
+def test_the_demo_has_volunteers_and_interventions_with_co_volunteers(demo):
     assert db.session.scalar(select(func.count(Volunteer.id))) == PMI_2024_VOLUNTEERS
     assert (
         db.session.scalar(select(func.count(Intervention.id))) == PMI_INTERVENTIONS + PMI_2024_INTERVENTIONS
@@ -31,7 +30,7 @@ def test_the_demo_has_volunteers_and_interventions_with_co_volunteers(demo):  # 
     assert set(years) == {2024, 2025, 2026}
 
 
-def test_the_pmi_step_is_idempotent(demo):  # noqa: F811
+def test_the_pmi_step_is_idempotent(demo):
     load_demo()
     assert db.session.scalar(select(func.count(Volunteer.id))) == PMI_2024_VOLUNTEERS
     assert (

@@ -10,7 +10,7 @@ from core.auth.models import Role
 from core.formatting import paris_today
 from pmi.models import Intervention, Volunteer
 from tests.factories import PASSWORD, make_user
-from tests.test_pmi_interventions import log, make_school, make_volunteer
+from tests.plugins.pmi import log, make_school, make_volunteer
 
 
 def sign_in(client, user) -> None:  # noqa: ANN001

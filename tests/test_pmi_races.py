@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from core.extensions import db
 from pmi.models import Intervention, Volunteer
 from tests.factories import api_token, make_user
-from tests.test_pmi_interventions import log, make_school, make_volunteer
-from tests.test_seat_races import race
+from tests.plugins.pmi import log, make_school, make_volunteer
+from tests.plugins.races import race
 
 
 def test_parallel_edits_of_different_fields_both_survive(app, committed_db):

@@ -18,7 +18,7 @@ from jou.checkin.models import CheckIn
 from jou.models import Slot
 from stats.queries import compute
 from tests.factories import make_edition, make_site, make_user, slot_data
-from tests.test_privacy_visitor import holds, string_values
+from tests.plugins.jou import holds, string_values
 
 YEAR = 2024
 BOOKED_ON = datetime(2024, 2, 1, 10, tzinfo=UTC)

@@ -19,8 +19,8 @@ from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistS
 from jou.checkin import services as checkin_services
 from jou.models import Slot
 from tests.factories import make_edition, make_site, make_user, slot_data
+from tests.plugins.jou import holds, open_edition, string_values
 from tests.plugins.mail import link_path, text_body
-from tests.test_bookings_services import open_edition
 
 NAME = "Zoé Effaçable"
 EMAIL = "zoe.effacable@example.org"
@@ -76,25 +76,6 @@ def future(db_session):
         "token": tokens.manage_token(booking),
         "ticket": tokens.ticket_token(booking),
     }
-
-
-def string_values(*models) -> list[str]:  # noqa: ANN002
-    """Every value of every row of these models' tables (or tables), as text (bytes decoded, JSON dumped)."""
-    values = []
-    for model in models:
-        for row in db.session.execute(select(getattr(model, "__table__", model))).all():
-            for value in row:
-                if isinstance(value, bytes):
-                    values.append(value.decode("latin-1"))
-                elif isinstance(value, dict | list):
-                    values.append(json.dumps(value, ensure_ascii=False))
-                elif value is not None:
-                    values.append(str(value))
-    return values
-
-
-def holds(values: list[str], *needles: str) -> list[str]:
-    return [v for v in values for n in needles if n.lower() in v.lower()]
 
 
 def privacy_mails(smtp_server, email: str) -> list:  # noqa: ANN001

@@ -7,37 +7,13 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 
-from core import create_app
-from core.extensions import db
-
 REDIS = ("127.0.0.1", 6379)
 WRONG = {"email": "nobody@example.org", "password": "wrong-password"}
-
-
-def other_apps(app: Flask) -> Iterator[Callable[..., Flask]]:
-    """Builds other apps on the test database with some settings changed; closes their engines after.
-    The body of an `other_app` fixture (this module's, and test_faults' and test_security_headers')."""
-    made: list[Flask] = []
-
-    def build(**overrides) -> Flask:
-        new = create_app({**app.config, **overrides})
-        made.append(new)
-        return new
-
-    yield build
-    for new in made:
-        with new.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def other_app(app) -> Iterator[Callable[..., Flask]]:
-    yield from other_apps(app)
 
 
 @pytest.fixture

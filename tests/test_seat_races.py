@@ -9,9 +9,7 @@ bookings, walk-ins vs bookings, a replayed walk-in key, and a capacity raise vs 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import time
 
 import pytest
@@ -25,24 +23,8 @@ from jou.checkin.models import WalkIn
 from jou.integrity import seat_drifts
 from jou.models import Slot
 from tests.factories import api_token, make_site, slot_data
-from tests.test_bookings_services import open_edition, party, public_slot
-
-
-def race(n: int, request: Callable[[int], object]) -> list:
-    """Run request(i) for i in range(n) in n threads released together; their answers, in order."""
-    barrier = threading.Barrier(n)
-    answers: list = [None] * n
-
-    def one(i: int) -> None:
-        barrier.wait()
-        answers[i] = request(i)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return answers
+from tests.plugins.jou import open_edition, party, public_slot
+from tests.plugins.races import race
 
 
 def sound(*slot_ids: int) -> Slot:

@@ -18,15 +18,10 @@ from core.extensions import db
 from core.security import content_security_policy, tile_source
 from tests.factories import PASSWORD, make_edition, make_site, make_user, slot_data
 from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, PHONE
-from tests.test_rate_limits import other_apps
+from tests.plugins.pmi import log, make_school, make_volunteer
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@pytest.fixture
-def other_app(app):  # noqa: ANN001, ANN201
-    yield from other_apps(app)
 
 
 def directives(response_or_policy) -> dict[str, str]:  # noqa: ANN001
@@ -199,8 +194,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.mark.browser
 def test_pages_run_under_the_policy_without_violations(playwright, live_server, committed_db):
-    from tests.test_pmi_interventions import log, make_school, make_volunteer
-
     site_id, slot_id, email = gate_slot()
     volunteer, _ = make_volunteer()
     intervention = log(volunteer, make_school())

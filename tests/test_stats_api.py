@@ -9,7 +9,7 @@ import pytest
 
 from core.auth.models import Role
 from tests.factories import api_token, make_user
-from tests.test_pmi_interventions import log, make_school, make_volunteer
+from tests.plugins.pmi import log, make_school, make_volunteer
 
 
 @pytest.fixture

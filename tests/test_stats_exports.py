@@ -13,7 +13,6 @@ from fixtures.loader import ADMIN_EMAIL, DEMO_PASSWORD
 from stats.dashboard import Breakdown, DashboardView
 from stats.exports import sheet_title, to_csv, to_xlsx
 from stats.result import Headcount, StatsResult
-from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
 
 HEADER = ["Région", "Filles", "Garçons", "Non précisé", "Élèves", "Part des filles", "Interventions",
           "Intervenants", "Établissements"]  # fmt: skip
@@ -97,7 +96,7 @@ def test_sheet_titles_follow_excel_rules():
 
 
 @pytest.fixture
-def admin(app, demo):  # noqa: F811
+def admin(app, demo):
     client = app.test_client()
     client.post("/connexion", data={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD})
     return client

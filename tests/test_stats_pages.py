@@ -16,13 +16,12 @@ from core.extensions import db
 from fixtures.loader import ADMIN_EMAIL, DEMO_PASSWORD, FACTORY_EMAIL
 from stats import charts
 from stats.queries import compute
-from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
 
 N = "\u202f"
 
 
 @pytest.fixture
-def admin(app, demo):  # noqa: F811
+def admin(app, demo):
     client = app.test_client()
     client.post("/connexion", data={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD})
     return client
@@ -161,7 +160,7 @@ def test_a_year_without_records_shows_zeros_and_dashes(admin):
     assert "Aucune donnée." in text
 
 
-def test_the_dashboard_is_for_staff_only(app, demo):  # noqa: F811
+def test_the_dashboard_is_for_staff_only(app, demo):
     anonymous = app.test_client()
     response = anonymous.get("/admin/statistiques?programme=pmi")
     assert response.status_code == 302 and "/connexion" in response.headers["Location"]
@@ -171,7 +170,7 @@ def test_the_dashboard_is_for_staff_only(app, demo):  # noqa: F811
         assert factory.get(url).status_code == 403, url
 
 
-def test_the_public_summary_shows_numbers_not_people(app, demo):  # noqa: F811
+def test_the_public_summary_shows_numbers_not_people(app, demo):
     response = app.test_client().get("/chiffres")
     assert response.status_code == 200
     text = page_text(response)

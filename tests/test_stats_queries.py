@@ -17,9 +17,8 @@ from jou.checkin import services as gate_services
 from pmi.transports import services as transport_services
 from stats.queries import DIMENSIONS, FILTERS, compute
 from tests.factories import make_site, make_user, slot_data
-from tests.test_bookings_services import open_edition, party, school_class, slots_of
-from tests.test_pmi_interventions import log, make_school, make_volunteer
-from tests.test_transports import organiser, stop_data, transport_data
+from tests.plugins.jou import open_edition, party, school_class, slots_of
+from tests.plugins.pmi import log, make_school, make_volunteer, organiser, stop_data, transport_data
 
 
 def totals(result) -> dict:  # noqa: ANN001
@@ -289,4 +288,4 @@ def test_every_filter_and_dimension_runs_on_both_databases(db_session):
 def test_admins_only_is_not_the_layers_business(db_session):
     """compute takes no user: the volunteer breakdown works for any caller (stats.api guards it)."""
     admin = make_user(Role.ADMIN)
-    assert admin.is_admin and compute("pmi", by=["volunteer"]).rows == []
+    assert admin.role == Role.ADMIN and compute("pmi", by=["volunteer"]).rows == []

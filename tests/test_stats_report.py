@@ -9,7 +9,6 @@ from core.formatting import french_number, french_percent
 from stats import report
 from stats.report import headline_number, jou_text, pmi_text
 from stats.result import Headcount
-from tests.test_fixtures import demo  # noqa: F401 - the demo loaded once for the module
 
 N = "\u202f"  # narrow no-break space: between thousands, before %, inside « »
 
@@ -128,7 +127,7 @@ def test_an_edition_to_come_is_told_in_the_future():
 # --- from the demo's records, through stats.queries ------------------------------------------------------
 
 
-def test_the_demo_pmi_2024_paragraph(demo):  # noqa: F811
+def test_the_demo_pmi_2024_paragraph(demo):
     assert report.pmi_paragraph(2024) == (
         f"En 2024, 363 intervenants ont rencontré plus de 14{N}000 élèves, dont 5{N}142 filles, "
         "lors de 324 interventions. Parmi elles : 216 interventions en classe, "
@@ -139,7 +138,7 @@ def test_the_demo_pmi_2024_paragraph(demo):  # noqa: F811
     )
 
 
-def test_the_demo_jou_2025_paragraph(demo):  # noqa: F811
+def test_the_demo_jou_2025_paragraph(demo):
     # 41 % and 43 %: the demo's Friday share (pupils) and girls' share, drawn once from its seed.
     assert report.jou_paragraph(2025) == (
         f"Lors de l'édition 2025 des Journées Usines Ouvertes, 226 usines ont ouvert leurs portes à 20{N}000 "
@@ -148,7 +147,7 @@ def test_the_demo_jou_2025_paragraph(demo):  # noqa: F811
     )
 
 
-def test_a_demo_year_without_records(demo):  # noqa: F811
+def test_a_demo_year_without_records(demo):
     assert report.pmi_paragraph(2031) == (
         "En 2031, aucune intervention n'a été enregistrée. Aucun transport vers les campus n'a été organisé."
     )

@@ -19,24 +19,7 @@ from pmi.transports import services
 from pmi.transports.campuses import CAMPUSES
 from pmi.transports.models import Transport, TransportStop
 from tests.factories import api_token, make_user
-from tests.test_pmi_interventions import make_school, make_volunteer, new_uai
-
-SOON = paris_today() + dt.timedelta(days=30)
-
-
-def transport_data(**overrides) -> dict:
-    data = {
-        "campus": "paris",
-        "date": SOON,
-        "departure_time": dt.time(7, 30),
-        "return_time": dt.time(18, 0),
-        "operator": "Cars Dupont",
-        "seats": 50,
-        "cost": Decimal("850.00"),
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
+from tests.plugins.pmi import SOON, make_school, make_transport, make_volunteer, new_uai, organiser, stop_data
 
 
 def transport_json(**overrides) -> dict:
@@ -51,22 +34,6 @@ def transport_json(**overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def stop_data(school, **overrides) -> dict:  # noqa: ANN001
-    data = {"school_uai": school.uai, "pickup_time": dt.time(7, 45), "female": 10, "male": 12,
-            "unspecified": 0, "teachers": 2}  # fmt: skip
-    data.update(overrides)
-    return data
-
-
-def organiser(gr: str = "paris", name: str = "Olivia Organisatrice"):
-    user, _ = make_volunteer(gr, Role.ORGANISER, name=name)
-    return user
-
-
-def make_transport(user=None, **overrides) -> Transport:  # noqa: ANN001
-    return services.create_transport(user or organiser(), transport_data(**overrides))
 
 
 @pytest.fixture

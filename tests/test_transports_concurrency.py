@@ -19,8 +19,14 @@ from core.retry import is_conflict
 from pmi.transports import services
 from pmi.transports.models import Transport, TransportStop
 from tests.factories import PASSWORD, api_token, make_user
-from tests.test_pmi_interventions import make_school, make_volunteer
-from tests.test_transports import transport_data
+from tests.plugins.pmi import (
+    make_school,
+    make_transport,
+    make_volunteer,
+    organiser,
+    stop_data,
+    transport_data,
+)
 
 REQUESTS = 40
 
@@ -277,8 +283,6 @@ def test_cutting_the_seats_while_stops_are_added_never_overfills(app, committed_
 
 def test_a_stop_added_after_the_counts_page_opened_is_never_recorded_as_zero(client, db_session):
     """The form covers the stops it showed; a stop added since is refused as « changed », not counted 0."""
-    from tests.test_transports import make_transport, organiser, stop_data
-
     user = organiser()
     transport = make_transport(user)
     services.add_stop(user, transport.id, stop_data(make_school()))

@@ -11,10 +11,9 @@ from core.extensions import db
 from fixtures.loader import ADMIN_EMAIL, DemoLoader
 from pmi.transports import services
 from pmi.transports.models import Transport, TransportStop
-from tests.test_fixtures import demo  # noqa: F401 - the module-wide demo fixture
 
 
-def test_demo_has_24_transports_and_1200_pupils_in_2024(demo):  # noqa: F811
+def test_demo_has_24_transports_and_1200_pupils_in_2024(demo):
     admin = db.session.scalar(select(User).where(User.email == ADMIN_EMAIL))
     planned = db.session.scalar(
         select(func.sum(TransportStop.female + TransportStop.male + TransportStop.unspecified))

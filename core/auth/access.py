@@ -1,4 +1,4 @@
-"""Who is calling, and may they? One place for role checks on pages and in the API."""
+"""Who is calling, and may they? Routes on pages and in the API ask for a named permission here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from functools import wraps
 from flask import g, request
 from flask_login import current_user
 
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.auth.services import user_from_api_token
 from core.errors import Forbidden, Unauthorized
 
@@ -30,21 +31,23 @@ def caller() -> User | None:
     return api_user() if request.path.startswith("/api/") else page_user()
 
 
-def require(*roles: Role | str) -> User:
-    """The caller, who must be signed in (401) and hold one of roles if given (403)."""
+def require(permission: Permission | None = None) -> User:
+    """The caller, who must be signed in (401) and hold `permission` if given (403)."""
     user = caller()
     if user is None:
         raise Unauthorized()
-    if roles and not user.has_role(*roles):
+    if permission is not None and not can(user, permission):
         raise Forbidden()
     return user
 
 
-def roles_required(*roles: Role | str) -> Callable:
+def requires(permission: Permission) -> Callable:
+    """A route for the holders of `permission` (401/403 before the view runs)."""
+
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
-            require(*roles)
+            require(permission)
             return view(*args, **kwargs)
 
         return wrapped

@@ -43,13 +43,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
 
-    def has_role(self, *roles: Role | str) -> bool:
-        return self.role in {str(r) for r in roles}
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
 

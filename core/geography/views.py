@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.auth.access import require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.errors import ValidationFailed
 from core.geography.groups import department_mapping, regional_groups, set_department_mapping
 from core.geography.territories import DEPARTMENT_REGION, DEPARTMENTS, region_name
@@ -18,7 +18,7 @@ FIELD_PREFIX = "dep-"
 
 @bp.route("/admin/groupes-regionaux", methods=["GET", "POST"])
 def regional_group_mapping():
-    require(Role.ADMIN)
+    require(Permission.ADMINISTER)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         submitted = {

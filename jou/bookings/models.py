@@ -98,7 +98,7 @@ class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
 
     @property
     def pupils(self) -> int:
-        return self.female + self.male + self.unspecified
+        return self.total
 
     def __repr__(self) -> str:
         return f"<Booking {self.id} slot={self.slot_id} {self.kind} {self.party_size} {self.status}>"

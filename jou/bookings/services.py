@@ -311,6 +311,7 @@ def _expired_key(booking: Booking, now: datetime) -> bool:
     return True
 
 
+# Long on purpose: one linear flow whose order is the concurrency contract (checks, rows, seats last).
 def book(
     slot_id: int,
     data: dict,

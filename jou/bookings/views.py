@@ -15,7 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 
 from core.auth.access import require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.errors import AppError, NotFound
 from core.exports import attachment, excel_csv
 from core.formatting import french_date, french_datetime, french_time
@@ -28,6 +28,9 @@ from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
 from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
 
 bp = Blueprint("bookings", __name__)
+
+# A site's bookings are for its own factory contact and staff; others get a 404 (jou.services.load_site).
+SEE_VISITORS = Permission.SEE_VISITORS
 
 
 CSV_HEADER = [
@@ -195,7 +198,7 @@ def _render_erased():
 
 @bp.route("/mes-sites/<int:site_id>/reservations")
 def site_bookings(site_id: int):
-    site = _own_site(site_id)
+    site = site_services.load_site(require(SEE_VISITORS), site_id, SEE_VISITORS)
     return render_template(
         "jou/bookings/site_bookings.html", site=site, slots=_slots_with_bookings(site), message_slot_id=None
     )
@@ -203,14 +206,14 @@ def site_bookings(site_id: int):
 
 @bp.route("/mes-sites/<int:site_id>/reservations.csv")
 def site_bookings_csv(site_id: int):
-    site = _own_site(site_id)
+    site = site_services.load_site(require(SEE_VISITORS), site_id, SEE_VISITORS)
     rows = (_csv_row(slot, b) for slot, bookings, _waiting in _slots_with_bookings(site) for b in bookings)
     return attachment(excel_csv(CSV_HEADER, rows), "text/csv", f"reservations-site-{site.id}.csv")
 
 
 @bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/message", methods=["POST"])
 def message_bookers(site_id: int, slot_id: int):
-    site = _own_site(site_id)
+    site = site_services.load_site(require(SEE_VISITORS), site_id, SEE_VISITORS)
     slot = next((s for s in site.slots if s.id == slot_id), None)
     if slot is None:
         raise NotFound("Créneau introuvable.")
@@ -232,16 +235,6 @@ def message_bookers(site_id: int, slot_id: int):
 
 
 # --- view-side helpers --------------------------------------------------------------------------------
-
-
-def _own_site(site_id: int) -> Site:
-    """The site's bookings are for its own factory contact and staff only; other factories get a 404,
-    so a site's existence is not confirmed to them."""
-    user = require(Role.FACTORY, Role.ADMIN)
-    site = site_services.get_site(site_id)
-    if not site_services.can_edit_site(user, site):
-        raise NotFound("Site introuvable.")
-    return site
 
 
 def _booking_schema(slot: Slot) -> Schema:

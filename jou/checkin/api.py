@@ -8,15 +8,16 @@ from flask import jsonify
 
 from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.inputs import load_json
+from jou import services as site_services
 from jou.checkin import schemas, services
 
 blp = api_blueprint("checkin_api", __name__, "", description="Contrôle des billets à l'entrée des usines")
 
 
 def _steward():
-    return require(Role.FACTORY, Role.ADMIN)
+    return require(Permission.CHECK_IN)
 
 
 @blp.route("/checkins", methods=["POST"])
@@ -34,7 +35,7 @@ def create_checkin():
     ou tronqué — rien n'est enregistré. `admitted` < taille du groupe : arrivée partielle."""
     user = _steward()
     data = load_json(schemas.CheckInInputSchema())
-    slot = services.own_slot(user, data["slot_id"])
+    slot = site_services.load_slot(user, data["slot_id"], Permission.CHECK_IN)
     answer = services.check_in(user, slot, data["token"], admitted=data["admitted"])
     return jsonify(answer.to_dict())
 
@@ -52,7 +53,7 @@ def merge_offline():
     renvoyé deux fois n'ajoute rien."""
     user = _steward()
     data = load_json(schemas.OfflineBatchSchema())
-    slot = services.own_slot(user, data["slot_id"])
+    slot = site_services.load_slot(user, data["slot_id"], Permission.CHECK_IN)
     results = services.merge_offline(user, slot, data["entries"], device=data["device"])
     return jsonify({"results": results})
 
@@ -65,7 +66,7 @@ def merge_offline():
 def checkin_list(slot_id: int):
     """Liste signée (HMAC-SHA256) des billets valides du créneau, pour contrôler sans réseau : empreinte
     SHA-256 de chaque billet, nom, taille du groupe."""
-    slot = services.own_slot(_steward(), slot_id)
+    slot = site_services.load_slot(_steward(), slot_id, Permission.CHECK_IN)
     return jsonify(services.offline_list(slot))
 
 
@@ -80,7 +81,7 @@ def checkin_list(slot_id: int):
 def create_walk_in(slot_id: int):
     """Visiteurs sans réservation : `{female, male, unspecified, adults, override?, client_key?}`."""
     user = _steward()
-    slot = services.own_slot(user, slot_id)
+    slot = site_services.load_slot(user, slot_id, Permission.CHECK_IN)
     data = load_json(schemas.WalkInInputSchema())
     override, key = data.pop("override"), data.pop("client_key")
     walk_in = services.admit_walk_in(user, slot, data, override=override, client_key=key)
@@ -92,7 +93,7 @@ def create_walk_in(slot_id: int):
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou d'un autre site")
 def slot_attendance(slot_id: int):
     """Fréquentation réelle du créneau : comptage à l'entrée par genre, absents, chiffres confirmés."""
-    slot = services.own_slot(_steward(), slot_id)
+    slot = site_services.load_slot(_steward(), slot_id, Permission.CHECK_IN)
     return jsonify(attendance_json(services.slot_attendance(slot)))
 
 

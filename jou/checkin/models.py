@@ -13,6 +13,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -72,9 +73,10 @@ class WalkIn(HeadcountMixin, db.Model):
 
     by = relationship("User")
 
-    @property
-    def total(self) -> int:
-        return self.female + self.male + self.unspecified + self.adults
+    @hybrid_property
+    def persons(self) -> int:
+        """Everyone admitted: the headcount and the accompanying adults."""
+        return self.total + self.adults
 
 
 class AttendanceReport(HeadcountMixin, db.Model):
@@ -88,7 +90,3 @@ class AttendanceReport(HeadcountMixin, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-
-    @property
-    def total(self) -> int:
-        return self.female + self.male + self.unspecified

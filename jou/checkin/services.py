@@ -24,12 +24,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import locking
-from core.auth.models import Role, User
-from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.auth.models import User
+from core.auth.permissions import Permission, can
+from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
 from core.formatting import PARIS, french_date, french_time
 from core.models import utcnow
-from jou import services as site_services
 from jou.bookings import tokens
 from jou.bookings.models import Booking, BookingKind, BookingStatus
 from jou.checkin.models import AttendanceReport, CheckIn, CheckInSource, WalkIn
@@ -51,28 +51,8 @@ REASONS = {
 # ---- context -----------------------------------------------------------------------------------------
 
 
-def own_slot(user: User | None, slot_id: int) -> Slot:
-    """A slot of a site the user may edit (its factory or an admin); 404 otherwise, so another factory
-    learns nothing of it."""
-    slot = db.session.get(Slot, slot_id)
-    if slot is None or not site_services.can_edit_site(user, slot.site):
-        raise NotFound("Créneau introuvable.")
-    return slot
-
-
-def own_site(user: User | None, site_id: int) -> Site:
-    site = site_services.get_site(site_id)
-    if not site_services.can_edit_site(user, site):
-        raise NotFound("Site introuvable.")
-    return site
-
-
 def may_check_in(user: User | None, booking: Booking) -> bool:
-    return (
-        user is not None
-        and user.has_role(Role.FACTORY, Role.ADMIN)
-        and site_services.can_edit_site(user, booking.slot.site)
-    )
+    return can(user, Permission.CHECK_IN, booking.slot.site)
 
 
 def extract_token(scanned: str) -> str:
@@ -481,7 +461,7 @@ def slot_attendance(slot: Slot) -> Attendance:
         result.female += walk_in.female
         result.male += walk_in.male
         result.unspecified += walk_in.unspecified + walk_in.adults
-        result.walk_ins += walk_in.total
+        result.walk_ins += walk_in.persons
     result.reported = db.session.scalar(select(AttendanceReport).where(AttendanceReport.slot_id == slot.id))
     return result
 

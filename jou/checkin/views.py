@@ -11,10 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from core.auth.access import page_user, require
-from core.auth.models import Role
+from core.auth.permissions import Permission
 from core.errors import AppError, NotFound
 from core.inputs import load_form, load_json
 from core.uow import attempt
+from jou import services as site_services
 from jou.bookings import tokens
 from jou.checkin import schemas, services
 from jou.checkin.models import CheckInSource
@@ -24,8 +25,8 @@ bp = Blueprint("checkin", __name__)
 
 
 def _slot(site_id: int, slot_id: int):
-    user = require(Role.FACTORY, Role.ADMIN)
-    slot = services.own_slot(user, slot_id)
+    user = require(Permission.CHECK_IN)
+    slot = site_services.load_slot(user, slot_id, Permission.CHECK_IN)
     if slot.site_id != site_id:
         raise NotFound("Créneau introuvable.")
     return user, slot
@@ -37,7 +38,7 @@ def _flash_refusal(exc: AppError) -> None:
 
 @bp.route("/mes-sites/<int:site_id>/controle")
 def site_slots(site_id: int):
-    site = services.own_site(require(Role.FACTORY, Role.ADMIN), site_id)
+    site = site_services.load_site(require(Permission.CHECK_IN), site_id, Permission.CHECK_IN)
     return render_template("jou/checkin/site_slots.html", site=site)
 
 
@@ -106,13 +107,13 @@ def walk_in(site_id: int, slot_id: int):
     except AppError as exc:
         _flash_refusal(exc)
     else:
-        flash(f"{entry.total} visiteur(s) sans réservation enregistré(s).", "success")
+        flash(f"{entry.persons} visiteur(s) sans réservation enregistré(s).", "success")
     return redirect(url_for("checkin.scanner", site_id=site_id, slot_id=slot_id))
 
 
 @bp.route("/mes-sites/<int:site_id>/frequentation")
 def attendance(site_id: int):
-    site = services.own_site(require(Role.FACTORY, Role.ADMIN), site_id)
+    site = site_services.load_site(require(Permission.CHECK_IN), site_id, Permission.CHECK_IN)
     per_slot, total, final = services.site_attendance(site)
     return render_template(
         "jou/checkin/attendance.html", site=site, per_slot=per_slot, total=total, final=final
@@ -150,7 +151,7 @@ def ticket(token: str):
 
 @bp.route("/controle/<token>", methods=["POST"])
 def ticket_checkin(token: str):
-    user = require(Role.FACTORY, Role.ADMIN)
+    user = require(Permission.CHECK_IN)
     booking = services.booking_of(token)
     if booking is None or not services.may_check_in(user, booking):
         raise NotFound("Billet introuvable.")

@@ -122,10 +122,6 @@ class Intervention(HeadcountMixin, TimestampMixin, db.Model):
     )
 
     @property
-    def total(self) -> int:
-        return self.female + self.male + self.unspecified
-
-    @property
     def level_list(self) -> list[str]:
         return unpack_levels(self.levels)
 

@@ -15,6 +15,7 @@ from flask import jsonify
 from core.api import ErrorSchema, api_blueprint, json_object
 from core.auth.access import require
 from core.auth.models import User
+from core.auth.permissions import Permission
 from pmi.transports import services
 from pmi.transports.schemas import (
     StopInputSchema,
@@ -38,7 +39,7 @@ def managers(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        user = require(*services.MANAGER_ROLES)
+        user = require(Permission.ORGANISE_TRANSPORT)
         if "transport_id" in kwargs:
             services.managed_transport(user, kwargs["transport_id"])
         return view(*args, user=user, **kwargs)

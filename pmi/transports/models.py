@@ -6,11 +6,12 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text, Time
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text, Time, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.extensions import db
-from core.models import HeadcountMixin, TimestampMixin, headcount_check
+from core.models import HEADCOUNT, HeadcountMixin, TimestampMixin, headcount_check
 from pmi.transports.campuses import CAMPUS_CODES, campus_label
 
 
@@ -113,7 +114,7 @@ class TransportStop(HeadcountMixin, TimestampMixin, db.Model):
 
     @property
     def pupils(self) -> int:
-        return self.female + self.male + self.unspecified
+        return self.total
 
     @property
     def seats_used(self) -> int:
@@ -122,6 +123,12 @@ class TransportStop(HeadcountMixin, TimestampMixin, db.Model):
     @property
     def has_actual(self) -> bool:
         return self.actual_female is not None
+
+    @classmethod
+    def counted(cls) -> dict[str, ColumnElement[int]]:
+        """What statistics count of a stop, per gender (for core.models.headcount_sums): the actual count
+        once recorded, else the planned one."""
+        return {name: func.coalesce(getattr(cls, f"actual_{name}"), getattr(cls, name)) for name in HEADCOUNT}
 
     @property
     def actual_pupils(self) -> int | None:

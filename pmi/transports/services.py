@@ -24,18 +24,21 @@ transport and waited for a stop, did (PostgreSQL aborted one of them).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from marshmallow import ValidationError
-from sqlalchemy import distinct, false, func, select, true, update
+from sqlalchemy import Select, distinct, false, func, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import locking
-from core.auth.models import Role, User
+from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.geography import region_name
 from core.geography.models import RegionalGroup
+from core.models import HeadcountSums, headcount_sums
 from core.validation import valid_uai
 from pmi.interventions import paris_today
 from pmi.models import School
@@ -43,7 +46,6 @@ from pmi.transports.campuses import BY_CODE, campus_label
 from pmi.transports.models import Transport, TransportStatus, TransportStop
 from pmi.volunteers import profile_of
 
-MANAGER_ROLES = (Role.ORGANISER, Role.ADMIN)
 TRANSPORT_FIELDS = (
     "campus", "date", "departure_time", "return_time", "operator", "seats", "cost", "status", "notes",
 )  # fmt: skip
@@ -56,7 +58,7 @@ ACTUAL_FIELDS = ("actual_female", "actual_male", "actual_unspecified", "actual_t
 
 def organiser_group(user: User) -> str | None:
     """The GR an organiser manages: the one of their volunteer profile (None for the Soce team)."""
-    if user.is_admin:
+    if can(user, Permission.ALL_REGIONS):
         return None
     profile = profile_of(user)
     return profile.regional_group_code if profile else None
@@ -65,9 +67,9 @@ def organiser_group(user: User) -> str | None:
 def visible_clause(user: User | None) -> ColumnElement[bool]:
     if user is None:
         return false()
-    if user.is_admin:
+    if can(user, Permission.ALL_REGIONS):
         return true()
-    if not user.has_role(Role.ORGANISER):
+    if not can(user, Permission.ORGANISE_TRANSPORT):
         return false()
     gr = organiser_group(user)
     return Transport.regional_group_code == gr if gr else false()
@@ -94,7 +96,7 @@ def locked_transport(user: User, transport_id: int) -> Transport:
 
 
 def _group_for(user: User, requested: str | None, errors: dict) -> str | None:
-    if user.is_admin:
+    if can(user, Permission.ALL_REGIONS):
         if not requested:
             errors.setdefault("regional_group", []).append("Indiquez le groupe régional organisateur.")
         elif db.session.get(RegionalGroup, requested) is None:
@@ -145,9 +147,10 @@ def update_transport(user: User, transport: Transport, changes: dict) -> Transpo
     transport comes from `locked_transport`."""
     errors: dict[str, list[str]] = {}
     if "regional_group" in changes:
-        if not user.is_admin and changes["regional_group"] != transport.regional_group_code:
+        every_group = can(user, Permission.ALL_REGIONS)
+        if not every_group and changes["regional_group"] != transport.regional_group_code:
             raise Forbidden("Seule l'équipe Soce peut changer le groupe régional organisateur.")
-        if user.is_admin:
+        if every_group:
             transport.regional_group_code = _group_for(user, changes["regional_group"], errors)
     data = {name: getattr(transport, name) for name in TRANSPORT_FIELDS} | changes
     # A new date must not be past; keeping the date of a past trip (to mark it done) is fine.
@@ -357,13 +360,7 @@ def _counted(planned, actual):  # noqa: ANN001, ANN202
 
 def _stop_sums():  # noqa: ANN202
     return [
-        func.coalesce(func.sum(_counted(TransportStop.female, TransportStop.actual_female)), 0).label(
-            "female"
-        ),
-        func.coalesce(func.sum(_counted(TransportStop.male, TransportStop.actual_male)), 0).label("male"),
-        func.coalesce(
-            func.sum(_counted(TransportStop.unspecified, TransportStop.actual_unspecified)), 0
-        ).label("unspecified"),
+        *headcount_sums(TransportStop.counted()),
         func.coalesce(func.sum(_counted(TransportStop.teachers, TransportStop.actual_teachers)), 0).label(
             "teachers"
         ),
@@ -371,16 +368,16 @@ def _stop_sums():  # noqa: ANN202
     ]
 
 
-def _row(key, label, transports, female, male, unspecified, teachers, schools, seats=None, cost=None) -> dict:  # noqa: ANN001, E501
-    pupils = int(female) + int(male) + int(unspecified)
+def _row(key, label, transports, counts: HeadcountSums, teachers, schools, seats=None, cost=None) -> dict:  # noqa: ANN001, E501
+    pupils = counts.total
     cost = Decimal(cost) if cost is not None else None
     return {
         "key": key,
         "label": label,
         "transports": int(transports),
-        "female": int(female),
-        "male": int(male),
-        "unspecified": int(unspecified),
+        "female": counts.female,
+        "male": counts.male,
+        "unspecified": counts.unspecified,
         "pupils": pupils,
         "teachers": int(teachers),
         "schools": int(schools),
@@ -401,108 +398,94 @@ def stats(user: User, by: str | None = None, *, year: int | None = None, gr: str
     seats and fill rate, cost and cost per pupil; per GR, per campus or per region of the schools."""
     where = [visible_clause(user), Transport.status != TransportStatus.CANCELLED.value,
              *_filters(year, gr, campus)]  # fmt: skip
-    per_transport = (
-        select(TransportStop.transport_id, *_stop_sums()).group_by(TransportStop.transport_id).subquery()
-    )
-
-    def transport_level(group):  # noqa: ANN001, ANN202
-        columns = [
-            func.count(Transport.id).label("transports"),
-            func.coalesce(func.sum(per_transport.c.female), 0).label("female"),
-            func.coalesce(func.sum(per_transport.c.male), 0).label("male"),
-            func.coalesce(func.sum(per_transport.c.unspecified), 0).label("unspecified"),
-            func.coalesce(func.sum(per_transport.c.teachers), 0).label("teachers"),
-            func.coalesce(func.sum(per_transport.c.schools), 0).label("schools"),
-            func.coalesce(func.sum(Transport.seats), 0).label("seats"),
-            func.sum(Transport.cost).label("cost"),
-        ]
-        stmt = select(*([group] if group is not None else []), *columns).select_from(Transport).outerjoin(
-            per_transport, per_transport.c.transport_id == Transport.id
-        ).where(*where)  # fmt: skip
-        return stmt.group_by(group) if group is not None else stmt
-
-    t = db.session.execute(transport_level(None)).one()
+    t = db.session.execute(_transport_sums(where)).one()
     # Distinct schools over all transports (a school on two buses counts once in the total).
     schools = db.session.scalar(
         select(func.count(distinct(TransportStop.school_id))).join(Transport).where(*where)
     )
-    total = _row(None, "Total", t.transports, t.female, t.male, t.unspecified, t.teachers, schools or 0,
-                 t.seats, t.cost)  # fmt: skip
-    rows: list[dict] = []
-
-    def distinct_schools(group) -> dict:  # noqa: ANN001
-        """A school on two buses of the same group counts once there, as in the total."""
-        stmt = (
-            select(group, func.count(distinct(TransportStop.school_id)))
-            .select_from(TransportStop)
-            .join(Transport, Transport.id == TransportStop.transport_id)
-            .where(*where)
-            .group_by(group)
-        )
-        return dict(db.session.execute(stmt).all())
-
+    total = _row(None, "Total", t.transports, HeadcountSums.of(t), t.teachers, schools or 0, t.seats, t.cost)
     if by == "gr":
-        schools_of = distinct_schools(Transport.regional_group_code)
         names = dict(db.session.execute(select(RegionalGroup.code, RegionalGroup.name)).all())
-        for r in db.session.execute(transport_level(Transport.regional_group_code)):
-            rows.append(
-                _row(
-                    r[0],
-                    names.get(r[0], r[0]),
-                    r.transports,
-                    r.female,
-                    r.male,
-                    r.unspecified,
-                    r.teachers,
-                    schools_of.get(r[0], 0),
-                    r.seats,
-                    r.cost,
-                )  # fmt: skip
-            )
+        rows = _group_rows(where, Transport.regional_group_code, lambda code: names.get(code, code))
     elif by == "campus":
-        schools_of = distinct_schools(Transport.campus)
-        for r in db.session.execute(transport_level(Transport.campus)):
-            rows.append(
-                _row(
-                    r[0],
-                    campus_label(r[0]),
-                    r.transports,
-                    r.female,
-                    r.male,
-                    r.unspecified,
-                    r.teachers,
-                    schools_of.get(r[0], 0),
-                    r.seats,
-                    r.cost,
-                )  # fmt: skip
-            )
+        rows = _group_rows(where, Transport.campus, campus_label)
     elif by == "region":
-        # Per region of the schools: a bus that picks up in two regions counts in both; seats and cost
-        # belong to the bus, not to a region, so they are left out.
-        stmt = (
-            select(
-                School.region,
-                func.count(distinct(Transport.id)).label("transports"),
-                *_stop_sums(),
-            )
-            .select_from(TransportStop)
-            .join(Transport, Transport.id == TransportStop.transport_id)
-            .join(School, School.id == TransportStop.school_id)
-            .where(*where)
-            .group_by(School.region)
-        )
-        for r in db.session.execute(stmt):
-            rows.append(
-                _row(
-                    r[0],
-                    region_name(r[0]) if r[0] else "Région inconnue",
-                    r.transports,
-                    r.female,
-                    r.male,
-                    r.unspecified,
-                    r.teachers,
-                    r.schools,
-                )  # fmt: skip
-            )
+        rows = _region_rows(where)
+    else:
+        rows = []
     rows.sort(key=lambda row: row["label"])
     return {"by": by, "year": year, "rows": rows, "total": total}
+
+
+def _transport_sums(where: list, group: ColumnElement | None = None) -> Select:
+    """The numbers of the transports, in one row or one per value of `group`: each transport's stops are
+    summed first, so that its seats and cost count once."""
+    per_transport = (
+        select(TransportStop.transport_id, *_stop_sums()).group_by(TransportStop.transport_id).subquery()
+    )
+    columns = [
+        func.count(Transport.id).label("transports"),
+        *headcount_sums(per_transport.c),
+        func.coalesce(func.sum(per_transport.c.teachers), 0).label("teachers"),
+        func.coalesce(func.sum(per_transport.c.schools), 0).label("schools"),
+        func.coalesce(func.sum(Transport.seats), 0).label("seats"),
+        func.sum(Transport.cost).label("cost"),
+    ]
+    stmt = select(*([group] if group is not None else []), *columns).select_from(Transport).outerjoin(
+        per_transport, per_transport.c.transport_id == Transport.id
+    ).where(*where)  # fmt: skip
+    return stmt.group_by(group) if group is not None else stmt
+
+
+def _group_rows(where: list, group: ColumnElement, label: Callable[[str], str]) -> list[dict]:
+    """One row per GR or per campus. A school on two buses of the same group counts once there, as in
+    the total."""
+    schools_stmt = (
+        select(group, func.count(distinct(TransportStop.school_id)))
+        .select_from(TransportStop)
+        .join(Transport, Transport.id == TransportStop.transport_id)
+        .where(*where)
+        .group_by(group)
+    )
+    schools_of = dict(db.session.execute(schools_stmt).all())
+    return [
+        _row(
+            r[0],
+            label(r[0]),
+            r.transports,
+            HeadcountSums.of(r),
+            r.teachers,
+            schools_of.get(r[0], 0),
+            r.seats,
+            r.cost,
+        )
+        for r in db.session.execute(_transport_sums(where, group))
+    ]
+
+
+def _region_rows(where: list) -> list[dict]:
+    """Per region of the schools: a bus that picks up in two regions counts in both; seats and cost
+    belong to the bus, not to a region, so they are left out."""
+    stmt = (
+        select(
+            School.region,
+            func.count(distinct(Transport.id)).label("transports"),
+            *_stop_sums(),
+        )
+        .select_from(TransportStop)
+        .join(Transport, Transport.id == TransportStop.transport_id)
+        .join(School, School.id == TransportStop.school_id)
+        .where(*where)
+        .group_by(School.region)
+    )
+    return [
+        _row(
+            r[0],
+            region_name(r[0]) if r[0] else "Région inconnue",
+            r.transports,
+            HeadcountSums.of(r),
+            r.teachers,
+            r.schools,
+        )
+        for r in db.session.execute(stmt)
+    ]

@@ -14,13 +14,14 @@ from werkzeug.datastructures import MultiDict
 
 from core.auth.access import require
 from core.auth.models import User
+from core.auth.permissions import Permission, can
 from core.errors import AppError
 from core.exports import attachment
 from core.geography.groups import regional_groups
 from core.inputs import load_form, page_errors
+from core.maps.routes import route_map
 from core.uow import attempt
 from core.validation import parse_int
-from maps.routes import route_map
 from pmi.transports import documents, services
 from pmi.transports.campuses import BY_CODE, CAMPUSES
 from pmi.transports.models import STATUS_LABELS, Transport
@@ -40,7 +41,7 @@ def labels() -> dict:
 
 
 def _manager() -> User:
-    return require(*services.MANAGER_ROLES)
+    return require(Permission.ORGANISE_TRANSPORT)
 
 
 @bp.route(PREFIX)
@@ -53,7 +54,7 @@ def transport_list():
         years=recent_years(),
         transports=services.list_transports(user, year=year),
         totals=services.stats(user, year=year)["total"],
-        no_group=not user.is_admin and services.organiser_group(user) is None,
+        no_group=not can(user, Permission.ALL_REGIONS) and services.organiser_group(user) is None,
     )
 
 
@@ -262,6 +263,6 @@ def _render_form(user: User, transport: Transport | None, form: MultiDict, error
         transport=transport,
         values=form,
         errors=errors,
-        groups=regional_groups() if user.is_admin else [],
+        groups=regional_groups() if can(user, Permission.ALL_REGIONS) else [],
         today=services.paris_today().isoformat(),
     ), (422 if errors else 200)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import folium
 
-from maps.assets import offline_map, safe_label, standalone_html
+from core.maps.assets import offline_map, safe_label, standalone_html
 
 Point = tuple[float, float, str]
 

@@ -1,45 +1,21 @@
-"""JSON API of PMI: the schools directory (autocomplete and detail), then volunteers and interventions.
-
-The directory is open data and holds no personal data: its reads are public.
+"""JSON API of PMI interventions: volunteers record them, organisers and the Soce team read them, and the
+figures over what the caller may see (/api/v1/pmi/stats).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
+from flask import jsonify
+
 from core.api import ErrorSchema, api_blueprint
-from pmi.schemas import SchoolQuerySchema, SchoolSchema
-from pmi.schools import get_school, search_schools
-
-schools_blp = api_blueprint("schools_api", __name__, "/schools", description="Annuaire des établissements")
-
-
-@schools_blp.route("")
-@schools_blp.arguments(SchoolQuerySchema, location="query")
-@schools_blp.response(200, SchoolSchema(many=True))
-def list_schools(args: dict):
-    """Établissements par nom, commune ou UAI : UAI exact d'abord, puis les noms qui commencent ainsi."""
-    return search_schools(args["q"], department=args["department"], limit=args["limit"])
-
-
-@schools_blp.route("/<uai>")
-@schools_blp.response(200, SchoolSchema)
-@schools_blp.alt_response(404, schema=ErrorSchema)
-def school_detail(uai: str):
-    """Un établissement par son UAI."""
-    return get_school(uai)
-
-
-# ---- volunteers and interventions ------------------------------------------------------------------
-
-from collections.abc import Callable  # noqa: E402
-from functools import wraps  # noqa: E402
-
-from flask import jsonify  # noqa: E402
-
-from core.auth.access import require  # noqa: E402
-from core.auth.models import User  # noqa: E402
-from pmi import interventions as services  # noqa: E402
-from pmi.models import Intervention  # noqa: E402
-from pmi.schemas import (  # noqa: E402
+from core.auth.access import require
+from core.auth.models import User
+from core.auth.permissions import Permission
+from pmi import interventions as services
+from pmi.models import Intervention
+from pmi.schemas import (
     InterventionInputSchema,
     InterventionQuerySchema,
     InterventionSchema,
@@ -47,7 +23,6 @@ from pmi.schemas import (  # noqa: E402
     StatsQuerySchema,
     StatsSchema,
 )
-from pmi.volunteers import PROFILE_ROLES  # noqa: E402
 
 interventions_blp = api_blueprint(
     "interventions_api", __name__, "/interventions", description="Interventions PMI des bénévoles"
@@ -60,21 +35,21 @@ def pmi_members(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        return view(*args, user=require(*PROFILE_ROLES), **kwargs)
+        return view(*args, user=require(Permission.LOG_INTERVENTION), **kwargs)
 
     return wrapped
 
 
 def with_intervention(edit: bool = False) -> Callable:
-    """Role (401/403), then the intervention: 404 when the caller may not see it, 403 when they may
-    see but not edit it; before the body is validated (decorate above @blp.arguments)."""
+    """Permission (401/403), then the intervention: 404 when the caller may not see it, 403 when they
+    may see but not edit it; before the body is validated (decorate above @blp.arguments)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, intervention_id: int, **kwargs):
-            user = require(*PROFILE_ROLES)
-            load = services.editable_intervention if edit else services.viewable_intervention
-            return view(*args, intervention=load(user, intervention_id), user=user, **kwargs)
+            user = require(Permission.LOG_INTERVENTION)
+            intervention = services.load_intervention(user, intervention_id, edit=edit)
+            return view(*args, intervention=intervention, user=user, **kwargs)
 
         return wrapped
 
@@ -148,6 +123,3 @@ def pmi_stats(args: dict, *, user: User):
     filles parmi les élèves au genre précisé, établissements distincts, intervenants distincts. Une
     intervention à plusieurs compte ses élèves une fois par GR et au total."""
     return jsonify(services.stats(user, args["by"], year=args.get("year")))
-
-
-blueprints = (schools_blp, interventions_blp, pmi_stats_blp)
