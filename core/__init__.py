@@ -47,10 +47,11 @@ def create_app(overrides: dict | None = None) -> Flask:
             _configure_sqlite(db.engine)
 
     _register_blueprints(app, api)
-    from core import retry, security, uow
+    from core import admission, retry, security, uow
 
     uow.init_app(app)  # one commit per request, after the view; mail delivered after it
     retry.init_app(app)  # deadlocks run the view again, once; before security, so a limit counts it once
+    admission.init_app(app)  # bookings in flight per process bounded; the turn covers retry and commit
     security.init_app(app)  # after the blueprints: rate limits wrap their views
     _register_cli(app)
     _register_template_helpers(app)

@@ -102,6 +102,13 @@ def load_config() -> dict:
         # Sign-in lockout per e-mail address (same storage as the rate limits); 0 attempts disables it.
         "LOGIN_LOCKOUT_ATTEMPTS": int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Admission control of bookings, per process (core/admission.py): this many at once, this many more
+        # waiting at most BOOKING_WAIT_SECONDS for a turn, the rest answered 503 `busy` with Retry-After.
+        # 0 in flight switches it off. Sizing with gunicorn's threads: README.md, "Production".
+        "BOOKINGS_IN_FLIGHT": int(os.environ.get("BOOKINGS_IN_FLIGHT", "4")),
+        "BOOKINGS_WAITING": int(os.environ.get("BOOKINGS_WAITING", "8")),
+        "BOOKING_WAIT_SECONDS": float(os.environ.get("BOOKING_WAIT_SECONDS", "2")),
+        "BOOKING_RETRY_AFTER": int(os.environ.get("BOOKING_RETRY_AFTER", "1")),
         # Seconds a client is asked to wait (Retry-After) when the database is unreachable.
         "DATABASE_RETRY_AFTER": int(os.environ.get("DATABASE_RETRY_AFTER", "30")),
         "WTF_CSRF_TIME_LIMIT": None,

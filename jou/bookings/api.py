@@ -11,6 +11,7 @@ import logging
 from flask import current_app, jsonify, request
 from marshmallow import Schema, fields, validate
 
+from core.admission import limited
 from core.api import ErrorSchema, api_blueprint
 from core.errors import Forbidden, ValidationFailed
 from core.inputs import load_json
@@ -39,6 +40,10 @@ IDEMPOTENCY_HEADER = {
     "24 h ; la même clé avec une autre demande → 422 idempotency_key_reused.",
 }
 MAX_KEY_LENGTH = 100
+BUSY = (
+    "Trop de réservations à la fois (busy) : rien n'a été enregistré ; renvoyer la même demande, avec la "
+    "même Idempotency-Key, après le délai de l'en-tête Retry-After"
+)
 
 # Stateless, so built once: building a marshmallow schema deep-copies its fields (~1 ms each, three
 # per booking request before this).
@@ -100,6 +105,8 @@ def booking_json(booking: Booking) -> dict:
                   "(booking_closed), créneau passé (slot_past), limites par e-mail")  # fmt: skip
 @blp.alt_response(422, schema=ErrorSchema, description="Champs invalides ; Idempotency-Key déjà utilisée "
                   "pour une autre demande (idempotency_key_reused)")  # fmt: skip
+@blp.alt_response(503, schema=ErrorSchema, description=BUSY)
+@limited()
 def create_booking(slot_id: int):
     """Réserve un créneau (sans compte).
 
@@ -130,6 +137,8 @@ def _idempotency_key() -> str | None:
 @blp.alt_response(404, schema=ErrorSchema, description="Créneau inconnu ou site non publié")
 @blp.alt_response(409, schema=ErrorSchema, description="Il reste des places (seats_available), déjà "
                   "inscrit, créneau scolaire")  # fmt: skip
+@blp.alt_response(503, schema=ErrorSchema, description=BUSY)
+@limited()
 def join_waitlist(payload: dict, slot_id: int):
     """S'inscrit sur la liste d'attente d'un créneau grand public complet.
 

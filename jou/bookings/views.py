@@ -14,6 +14,7 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 
+from core.admission import Busy, limited
 from core.auth.access import require
 from core.auth.permissions import Permission
 from core.errors import AppError, NotFound
@@ -66,7 +67,31 @@ def labels() -> dict:
 # --- booking ------------------------------------------------------------------------------------------
 
 
+def _queued_booking(busy: Busy, slot_id: int):
+    """Too many bookings at once: the form again, as typed (same idempotency key), with a waiting
+    message; static/js/actions.js sends it again by itself after Retry-After."""
+    slot = services.bookable_slot(slot_id)
+    page = _render_booking_form(
+        slot, request.form.to_dict(), {}, status=503, queued=(busy.retry_after, "booking")
+    )
+    return *page, {"Retry-After": str(busy.retry_after)}
+
+
+def _queued_waitlist(busy: Busy, slot_id: int):
+    slot = services.bookable_slot(slot_id)
+    page = _render_booking_form(
+        slot,
+        {},
+        {},
+        waitlist_values=request.form.to_dict(),
+        status=503,
+        queued=(busy.retry_after, "waitlist"),
+    )
+    return *page, {"Retry-After": str(busy.retry_after)}
+
+
 @bp.route("/creneaux/<int:slot_id>/reserver", methods=["GET", "POST"])
+@limited(on_busy=_queued_booking)
 def book(slot_id: int):
     slot = services.bookable_slot(slot_id)
     errors: dict = {}
@@ -94,6 +119,7 @@ def book(slot_id: int):
 
 
 @bp.route("/creneaux/<int:slot_id>/liste-attente", methods=["POST"])
+@limited(on_busy=_queued_waitlist)
 def join_waitlist(slot_id: int):
     slot = services.bookable_slot(slot_id)
     values = request.form.to_dict()
@@ -251,6 +277,7 @@ def _render_booking_form(
     waitlist_values: dict | None = None,
     waitlist_errors: dict | None = None,
     status: int | None = None,
+    queued: tuple[int, str] | None = None,
 ):
     if slot.audience == Audience.SCHOOLS and "party_size" in errors:
         # A class has no party-size field: "not enough seats for the class" goes above the form.
@@ -269,6 +296,10 @@ def _render_booking_form(
         party_choices=[(str(n), str(n)) for n in range(1, edition.max_party_size + 1)],
         level_choices=list(SCHOOL_LEVELS.items()),
         full=slot.seats_left <= 0,
+        # Seconds before the page sends the kept form ("booking" or "waitlist") again by itself
+        # (admission control said busy).
+        queued=queued[0] if queued else None,
+        queued_form=queued[1] if queued else None,
     ), status
 
 
