@@ -56,7 +56,9 @@ def build_app(database_url: str):  # noqa: ANN201
 
     @app.route("/bench/naive")
     def bench_naive():
-        return Response(naive_html(), mimetype="text/html")
+        response = Response(naive_html(), mimetype="text/html")
+        response.headers["Content-Security-Policy"] = naive_policy()
+        return response
 
     with app.app_context():
         upgrade()
@@ -137,6 +139,19 @@ def naive_html() -> str:
         )
         folium.Marker((site.lat, site.lon), popup=folium.Popup(popup, max_width=300)).add_to(cluster)
     return standalone_html(fmap)
+
+
+def naive_policy() -> str:
+    """The Content-Security-Policy of the bench's naive page. A whole folium document runs inline scripts,
+    which the app's policy refuses (it allows the request's nonce only): the page gets the policy of the
+    app's one page made the same way, the transport route map (core.security.INLINE_SCRIPT_ENDPOINTS), set
+    on this bench-only route. Every page of the app keeps its own policy."""
+    from core.security import content_security_policy
+
+    policy = content_security_policy("transports.transport_map", None)
+    if "'unsafe-inline'" not in policy:  # else Chromium would wait for markers that never come
+        raise RuntimeError(f"no policy of the app allows a whole folium document any more: {policy}")
+    return policy
 
 
 def asset_bytes(paths: list[str]) -> int:
@@ -225,9 +240,10 @@ def browser_measures(app) -> dict:  # noqa: ANN001
                 page = browser.new_page()
                 transferred = []
                 page.on("requestfinished", lambda r, t=transferred: t.append(r.sizes()["responseBodySize"]))
+                refused = csp_refusals(page)
                 cache.clear()  # the conservative case: nothing cached yet
                 page.goto(base + path, wait_until="commit", timeout=300_000)
-                page.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=300_000)
+                wait_for_markers(page, refused, path)
                 drawn = page.evaluate("performance.now()")
                 results[name] = {"markers_drawn_ms": round(drawn), "downloaded_bytes": sum(transferred)}
                 page.close()
@@ -236,6 +252,35 @@ def browser_measures(app) -> dict:  # noqa: ANN001
         server.shutdown()
         thread.join(timeout=10)
     return results
+
+
+def csp_refusals(page) -> list[str]:  # noqa: ANN001
+    """The scripts Chromium refuses under the Content-Security-Policy (its console says so), as they come."""
+    refused: list[str] = []
+
+    def on_console(message) -> None:  # noqa: ANN001
+        if "Content Security Policy" in message.text and "script" in message.text:
+            refused.append(message.text)
+
+    page.on("console", on_console)
+    return refused
+
+
+def wait_for_markers(page, refused: list[str], path: str, timeout_s: float = 300) -> None:  # noqa: ANN001
+    """Until the first marker or cluster icon is in the DOM; a script refused by the Content-Security-Policy
+    stops the wait at once (it would never draw anything) instead of after the whole timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        try:
+            page.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=1_000)
+            return
+        except PlaywrightTimeout:
+            if refused:
+                raise RuntimeError(f"{path}: refused by the Content-Security-Policy: {refused[0]}") from None
+            if time.perf_counter() > deadline:
+                raise
 
 
 def run(n_sites: int = 10_000, browser: bool = True, database_url: str | None = None) -> dict:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from functools import wraps
 
 from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import text
 
 from core.errors import AppError
 from core.extensions import db
@@ -81,6 +82,14 @@ def committed() -> Iterator[None]:
         undo()
         raise
     commit_and_deliver()
+
+
+def analyze() -> None:
+    """After a bulk load (demo, imports): fresh planner statistics for the tables it filled. With autovacuum
+    off or not yet round, PostgreSQL would plan on default estimates (migration 0014 tells what that cost).
+    Harmless on SQLite."""
+    with committed():
+        db.session.execute(text("ANALYZE"))
 
 
 def init_app(app: Flask) -> None:

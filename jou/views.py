@@ -38,6 +38,8 @@ STATUS_BADGES = {
     SiteStatus.REJECTED: "bad",
 }
 PUBLIC_FILTERS = ("region", "department", "sector", "audience", "day", "q", "page")
+# Stateless, so built once for every request of the public list (a schema deep-copies its fields).
+LIST_QUERY = SiteQuerySchema()
 SLOT_ROW = re.compile(r"slots-(\d+)-(\w+)")
 
 
@@ -238,7 +240,7 @@ def _render_moderation(
 def _list_filters(args: MultiDict) -> tuple[services.SiteFilters, dict]:
     """The public list's filters from the query string (current edition). A value that does not
     validate (a hand-edited URL) is dropped rather than answered with an error page."""
-    schema = SiteQuerySchema()
+    schema = LIST_QUERY
     raw = {k: v for k, v in form_data(args, schema).items() if k in PUBLIC_FILTERS}
     try:
         data = schema.load(raw)

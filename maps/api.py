@@ -61,7 +61,7 @@ def _filters(args: dict) -> factories.MapFilters:
 
 
 @blp.route("/sites")
-@blp.arguments(SiteDataQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(SiteDataQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, description="`{fields, days, sectors, sites}`: one array per site, in `fields` order")
 def site_data(args: dict):
     """Sites publiés et localisés d'une édition, en tableaux compacts pour le regroupement côté navigateur.
@@ -78,7 +78,7 @@ def site_data(args: dict):
 
 
 @blp.route("/sites/near")
-@blp.arguments(NearQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(NearQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, NearSchema)
 def near_sites(args: dict):
     """Les sites les plus proches d'un code postal ou d'un point, du plus proche au plus lointain."""
@@ -92,7 +92,7 @@ def near_sites(args: dict):
 
 
 @blp.route("/pmi/territories")
-@blp.arguments(TerritoryQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(TerritoryQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, description="Interventions, élèves et part des filles par région ou département")
 def pmi_territories(args: dict):
     """Interventions PMI par territoire : nombres seulement, aucune donnée personnelle."""
@@ -104,7 +104,7 @@ class TransportsQuerySchema(BaseSchema):
 
 
 @blp.route("/transports")
-@blp.arguments(TransportsQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(TransportsQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, description="GeoJSON : une ligne par transport, des établissements au campus")
 def transports_data(args: dict):
     """Transports vers les campus : établissements, campus, date et effectifs ; aucun contact."""

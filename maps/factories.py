@@ -2,7 +2,9 @@
 sites without coordinates (listed, never drawn at 0,0), the sites nearest a point, and a popup per site.
 
 One Marker per site built by folium costs seconds and megabytes at 10,000 sites (bench/README.md); here
-the page carries only the empty map, and the markers come from `site_data()` as rows of plain values."""
+the page carries only the empty map, and the markers come from `site_data()` as rows of plain values.
+That empty map (`map_shell()`) holds no data and no nonce, so it is built once per tile setting, not per
+request."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from core.extensions import db
 from core.geography import DEPARTMENTS, REGIONS
 from core.geography.gazetteer import communes_for_postcode
 from core.geography.territories import is_postcode
+from core.maps.assets import MapParts, map_parts, offline_map, tile_settings, vendor_url
 from core.validation import MAX_INT, MAX_YEAR, MIN_YEAR, query_int
 from jou import services
 from jou.models import Audience, Edition, Site, Slot
@@ -190,6 +193,16 @@ def site_data_json(filters: MapFilters) -> tuple[str, str, int]:
         return body, hashlib.sha1(repr(key).encode()).hexdigest()[:20], len(data["sites"])
 
     return cached(key, build)
+
+
+def map_shell() -> MapParts:
+    """The empty folium map of the page, cut into parts. Building it costs more than the rest of the page
+    (folium looks the tile URL up among xyzservices' providers, branca compiles a Jinja template per
+    element), and it changes only with the tile settings and the asset URLs: cached under those. The
+    parts carry no nonce (the page adds the request's), and the data comes from site_data()."""
+    url, attribution = tile_settings()
+    key = ("shell", url, attribution, vendor_url(""))
+    return cached(key, lambda: map_parts(offline_map()))
 
 
 # ---- near me -----------------------------------------------------------------------------------------

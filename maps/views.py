@@ -8,7 +8,7 @@ from core.auth.access import requires
 from core.auth.permissions import Permission
 from core.errors import ValidationFailed
 from core.geography import DEPARTMENTS, REGIONS
-from core.maps.assets import cluster_css, cluster_js, map_parts, offline_map
+from core.maps.assets import cluster_css, cluster_js, map_parts
 from core.validation import MAX_YEAR, MIN_YEAR, query_int
 from jou import services
 from jou.sectors import SECTORS, sector_label
@@ -29,13 +29,12 @@ def factory_map():
             near = factories.nearest_sites(filters, lat, lon)
         except ValidationFailed as exc:
             near_error = exc.fields["postcode"][0]
-    fmap = offline_map()
     return render_template(
         "maps/factories.html",
         edition=services.current_edition() if filters.edition is None else None,
         filters=filters,
         values=filters.query_args(),
-        parts=map_parts(fmap),
+        parts=factories.map_shell(),
         extra_js=cluster_js(),
         extra_css=cluster_css(),
         data_url=url_for("maps_api.site_data", **filters.query_args()),

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from core.errors import AppError
 from core.formatting import french_number
-from core.uow import committed
+from core.uow import analyze, committed
 from pmi.schools import import_schools, read_annuaire
 
 pmi_cli = AppGroup("pmi", help="Promotion des Métiers de l'Ingénieur : annuaire des établissements.")
@@ -38,6 +38,7 @@ def import_schools_command(file: Path, report: Path | None) -> None:
                 summary = import_schools(rows, progress=bar.update)
     except AppError as exc:
         raise click.ClickException(exc.message) from exc
+    analyze()
     for rejection in summary.rejected[:MAX_REJECTIONS_SHOWN]:
         click.echo(f"Rejetée : {rejection}", err=True)
     if len(summary.rejected) > MAX_REJECTIONS_SHOWN:
@@ -71,6 +72,7 @@ def import_interventions_command(file: Path, email: str) -> None:
         for row in getattr(exc, "rows", [])[:MAX_REJECTIONS_SHOWN]:
             click.echo(f"Erreur : {row}", err=True)
         raise click.ClickException(exc.message) from exc
+    analyze()
     click.echo(str(summary))
 
 

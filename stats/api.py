@@ -89,7 +89,7 @@ class StatsAnswerSchema(BaseSchema):
 
 
 @blp.route("/<programme>", methods=["GET"])
-@blp.arguments(ProgrammeStatsQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(ProgrammeStatsQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, StatsAnswerSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="`volunteer` sans jeton")
 @blp.alt_response(403, schema=ErrorSchema, description="`volunteer` hors équipe Soce")

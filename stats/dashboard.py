@@ -100,10 +100,12 @@ class DashboardQuery(FiltersSchema):
             raise ValidationError(fields_errors)
 
 
+DASHBOARD_QUERY = DashboardQuery()  # stateless, so built once (a schema deep-copies its fields)
+
+
 def parse_query(args: Mapping) -> dict:  # noqa: ANN001 - a werkzeug MultiDict
     """The view asked for; raises marshmallow's ValidationError (field → French messages)."""
-    schema = DashboardQuery()
-    data = schema.load(form_data(args, schema))
+    data = DASHBOARD_QUERY.load(form_data(args, DASHBOARD_QUERY))
     # "by=region,kind" and "by=region&by=kind" are both accepted; empty or repeated ones are dropped.
     # One name per dimension: a JOU "year" is its edition.
     programme = data["programme"]

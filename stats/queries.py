@@ -70,6 +70,8 @@ from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
 __all__ = ["DIMENSIONS", "FILTERS", "MEASURES", "compute"]
 
 MEASURES = ("attended", "booked")
+# Stateless, so built once: compute() runs for each chart of a page (a schema deep-copies its fields).
+FILTERS_SCHEMA = FiltersSchema()
 
 
 def compute(
@@ -138,7 +140,7 @@ def _filter_values(
     programme: str, filters: Mapping[str, Any], errors: dict[str, list[str]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(values by canonical name, for the queries; the filters as given, JSON-ready, for the answer)."""
-    known = FiltersSchema().fields
+    known = FILTERS_SCHEMA.fields
     given = {name: value for name, value in filters.items() if value is not None and value != ""}
     applicable = {}
     for name, value in given.items():
@@ -151,7 +153,7 @@ def _filter_values(
         else:
             applicable[name] = value.isoformat() if isinstance(value, dt.date) else value
     try:
-        loaded = FiltersSchema().load(applicable)
+        loaded = FILTERS_SCHEMA.load(applicable)
     except ValidationError as exc:
         for name, messages in exc.normalized_messages().items():
             errors.setdefault(name, []).extend(messages if isinstance(messages, list) else [str(messages)])

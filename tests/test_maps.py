@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import folium
 import pytest
 
 from core.auth.models import Role
@@ -159,6 +160,35 @@ def test_map_pages_load_assets_from_the_app_only(client, app, edition, monkeypat
         sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
         assert sources and all(src.startswith("/static/") for src in sources), sources
         assert "/tuiles/{z}/{x}/{y}.png" in html
+
+
+def test_the_empty_map_is_built_once_per_tile_setting_and_each_page_gets_its_own_nonce(
+    client, app, edition, monkeypatch
+):
+    published(edition)
+    tile_layers = []
+    build_tile_layer = folium.TileLayer.__init__
+
+    def counted(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        tile_layers.append(args[0] if args else kwargs.get("tiles"))
+        build_tile_layer(self, *args, **kwargs)
+
+    monkeypatch.setattr(folium.TileLayer, "__init__", counted)
+    monkeypatch.setitem(app.config, "MAP_TILE_URL", "/tuiles/{z}/{x}/{y}.png")
+    pages = [client.get("/carte"), client.get("/carte?sector=chemicals"), client.get("/carte")]
+    assert tile_layers == ["/tuiles/{z}/{x}/{y}.png"]
+    nonces = [re.search(r"'nonce-([^']+)'", p.headers["Content-Security-Policy"]).group(1) for p in pages]
+    assert len(set(nonces)) == 3
+    for page, nonce in zip(pages, nonces, strict=True):
+        html = page.get_data(as_text=True)
+        assert set(re.findall(r'nonce="([^"]+)"', html)) == {nonce}
+        assert re.search(rf'<script nonce="{nonce}">\s*var map_\w+ = L\.map\(', html)
+    assert page_count(client) == 1
+
+    monkeypatch.setitem(app.config, "MAP_TILE_URL", "/autres-tuiles/{z}/{x}/{y}.png")
+    html = client.get("/carte").get_data(as_text=True)
+    assert tile_layers == ["/tuiles/{z}/{x}/{y}.png", "/autres-tuiles/{z}/{x}/{y}.png"]
+    assert "/autres-tuiles/{z}/{x}/{y}.png" in html and "/tuiles/{z}" not in html
 
 
 # ---- PMI ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from core.errors import AppError
 from core.geography.gazetteer import import_gazetteer, read_gazetteer
-from core.uow import committed
+from core.uow import analyze, committed
 
 geo_cli = AppGroup("geo", help="Géographie : communes, géocodage.")
 
@@ -25,4 +25,5 @@ def import_gazetteer_command(file: Path) -> None:
             summary = import_gazetteer(read_gazetteer(file), progress=bar.update)
     except AppError as exc:
         raise click.ClickException(exc.message) from exc
+    analyze()
     click.echo(str(summary))

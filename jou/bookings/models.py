@@ -65,6 +65,9 @@ class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
         CheckConstraint("kind IN ('public', 'school')", name="kind_known"),
         CheckConstraint("status IN ('confirmed', 'cancelled')", name="status_known"),
         Index("ix_bookings_slot_status", "slot_id", "status"),
+        # The per-address rules' lookup (email = ? AND status = ?): exactly its equalities, so PostgreSQL
+        # takes it even on tables without statistics (migration 0014); it serves email lookups too.
+        Index("ix_bookings_email_status", "email", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +79,7 @@ class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     uai: Mapped[str | None] = mapped_column(String(8), nullable=True)
     level: Mapped[str | None] = mapped_column(String(10), nullable=True)
     name: Mapped[str] = mapped_column(String(120))
-    email: Mapped[str] = mapped_column(String(254), index=True)
+    email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -60,7 +60,7 @@ def with_intervention(edit: bool = False) -> Callable:
 @interventions_blp.response(200, InterventionSchema(many=True))
 @interventions_blp.alt_response(401, schema=ErrorSchema)
 @pmi_members
-@interventions_blp.arguments(InterventionQuerySchema, location="query")
+@interventions_blp.arguments(InterventionQuerySchema(), location="query")
 def list_interventions(args: dict, *, user: User):
     """Interventions visibles, les plus récentes d'abord.
 
@@ -115,7 +115,7 @@ def delete_intervention(*, intervention: Intervention, user: User):
 @pmi_stats_blp.route("/stats", methods=["GET"])
 @pmi_stats_blp.response(200, StatsSchema)
 @pmi_members
-@pmi_stats_blp.arguments(StatsQuerySchema, location="query")
+@pmi_stats_blp.arguments(StatsQuerySchema(), location="query")
 def pmi_stats(args: dict, *, user: User):
     """Chiffres par intervenant (`by=volunteer`) ou par GR (`by=gr`), sur ce que l'appelant voit.
 

@@ -13,7 +13,7 @@ schools_blp = api_blueprint("schools_api", __name__, "/schools", description="An
 
 
 @schools_blp.route("")
-@schools_blp.arguments(SchoolQuerySchema, location="query")
+@schools_blp.arguments(SchoolQuerySchema(), location="query")
 @schools_blp.response(200, SchoolSchema(many=True))
 def list_schools(args: dict):
     """Établissements par nom, commune ou UAI : UAI exact d'abord, puis les noms qui commencent ainsi."""
