@@ -17,7 +17,7 @@ from __future__ import annotations
 import zlib
 from typing import TypeVar
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Integer, bindparam, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from core.extensions import db
@@ -27,6 +27,10 @@ M = TypeVar("M")
 # Statements that do not make a SQLite transaction a writer.
 _READS = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "WITH")
 _WRITER = "sqlite_writer"
+# Built once (every booking takes one): the keys as the two int4 of pg_advisory_xact_lock(int4, int4).
+_KEY = bindparam("first", type_=Integer), bindparam("second", type_=Integer)
+_LOCK_KEY = select(func.pg_advisory_xact_lock(*_KEY))
+_TRY_LOCK_KEY = select(func.pg_try_advisory_xact_lock(*_KEY))
 
 
 def track_sqlite_writes(engine: Engine) -> None:
@@ -92,7 +96,7 @@ def lock_key(namespace: str, value: str) -> None:
         begin_write()
         return
     first, second = _key(namespace, value)
-    db.session.execute(select(func.pg_advisory_xact_lock(first, second)))
+    db.session.execute(_LOCK_KEY, {"first": first, "second": second})
 
 
 def try_lock_key(namespace: str, value: str) -> bool:
@@ -101,4 +105,4 @@ def try_lock_key(namespace: str, value: str) -> bool:
         begin_write()
         return True
     first, second = _key(namespace, value)
-    return bool(db.session.scalar(select(func.pg_try_advisory_xact_lock(first, second))))
+    return bool(db.session.scalar(_TRY_LOCK_KEY, {"first": first, "second": second}))

@@ -169,3 +169,15 @@ def committed_db(app):
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture
+def without_admission(app):
+    """Admission control off (core/admission.py), for tests of the guards behind it under more concurrent
+    requests than it lets in at once (tests/test_admission.py tests the control itself)."""
+    from core.admission import Admission
+
+    saved = app.extensions["admission"]
+    app.extensions["admission"] = Admission(in_flight=0, waiting=0, wait_seconds=0, retry_after=1)
+    yield
+    app.extensions["admission"] = saved

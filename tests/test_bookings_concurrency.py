@@ -24,7 +24,7 @@ def _slot_with_seats_left(committed_db, capacity: int = 20, left: int = 5) -> in
     return slot.id
 
 
-def test_concurrent_requests_never_oversell(app, committed_db):
+def test_concurrent_requests_never_oversell(app, committed_db, without_admission):
     slot_id = _slot_with_seats_left(committed_db, capacity=20, left=5)
     barrier = threading.Barrier(REQUESTS)
     results: list[tuple[int, str | None]] = []

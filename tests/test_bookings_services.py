@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from jou.bookings import services, tokens
@@ -42,6 +42,28 @@ def test_full_slot_is_refused_with_complet(db_session):
     assert exc.value.code == "slot_full" and "complet" in exc.value.message
     assert seats_taken(slot) == 4
     assert db_session.scalar(select(func.count(Booking.id))) == 1
+
+
+def test_a_refused_booking_leaves_no_event_and_no_mail(db_session):
+    from core.audit import AuditEvent
+    from core.mail import OutgoingMail
+
+    slot = public_slot(capacity=5)
+    services.book(slot.id, party(4), send_confirmation=True)
+    counts = [select(func.count()).select_from(model) for model in (Booking, AuditEvent, OutgoingMail)]
+    before = [db_session.scalar(count) for count in counts]
+    with pytest.raises(Conflict):
+        services.book(slot.id, party(2, email="bob@example.org"), send_confirmation=True)
+    assert [db_session.scalar(count) for count in counts] == before
+    assert before[0] == 1
+
+
+def test_a_new_booking_needs_no_read_to_be_answered(db_session):
+    """book() inserts the row and attaches the object with every column and its slot (no ORM flush)."""
+    slot = public_slot(capacity=5)
+    booking = services.book(slot.id, party(2))
+    assert not inspect(booking).unloaded and booking.slot is slot
+    assert db_session.get(Booking, booking.id) is booking
 
 
 @pytest.mark.parametrize("size", [0, 7])

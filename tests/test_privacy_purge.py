@@ -204,7 +204,10 @@ def test_mails_about_another_edition_are_kept(app, world):
     """The same visitor booked the next edition too: its messages (written after that edition's bookings
     opened) stay, the 2024 ones go."""
     later = make_edition(2025)
-    mail = notify.queue_cancellation(db.session.scalars(select(Booking).order_by(Booking.id)).first())
+    mail = db.session.get(
+        OutgoingMail,
+        notify.queue_cancellation(db.session.scalars(select(Booking).order_by(Booking.id)).first()),
+    )
     mail.created_at = datetime(2025, 2, 1, tzinfo=UTC)
     db.session.commit()
     assert later.booking_opens < mail.created_at.date()

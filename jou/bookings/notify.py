@@ -70,20 +70,21 @@ def _subject(template: str, booking: Booking) -> str:
     }[template]
 
 
-def _queue(booking: Booking, template: str) -> OutgoingMail:
+def _queue(booking: Booking, template: str) -> int:
     return queue_mail_later(booking.email, _subject(template, booking), template, booking_id=booking.id)
 
 
-def queue_confirmation(booking: Booking) -> OutgoingMail:
+def queue_confirmation(booking: Booking) -> int:
+    """The ticket e-mail, composed by the deliverer; the id of the queued message."""
     return _queue(booking, CONFIRMATION)
 
 
-def queue_promotion(booking: Booking) -> OutgoingMail:
+def queue_promotion(booking: Booking) -> int:
     """The waiting party got seats: the same ticket as a confirmation, said differently."""
     return _queue(booking, PROMOTION)
 
 
-def queue_cancellation(booking: Booking) -> OutgoingMail:
+def queue_cancellation(booking: Booking) -> int:
     """No ticket; the cancelled .ics (same UID, higher SEQUENCE) removes the event from calendars."""
     return _queue(booking, CANCELLATION)
 

@@ -380,7 +380,7 @@ SUBJECTS = {
 }
 
 
-def request_link(email: str, action: PrivacyAction) -> OutgoingMail:
+def request_link(email: str, action: PrivacyAction) -> int:
     """E-mail the address a link to act on all its data. Sent whatever the address holds (the answer and
     the work are the same either way: nothing is learnt by asking)."""
     email = _normal(email)

@@ -27,15 +27,17 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from core import audit, locking
+from core import audit, locking, mail
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import PARIS, french_date
@@ -62,14 +64,63 @@ AUDITED_FIELDS = (
 )  # fmt: skip
 
 
+# ---- statements ---------------------------------------------------------------------------------------
+
+# The booking request's statements, built once per process, on the tables: building an ORM statement at
+# each call and running it through the ORM cost a booking more CPU than the statement's round trip
+# (bench/booking_cpu.py). The SQL is the same.
+_SLOTS, _BOOKINGS, _SITES = Slot.__table__, Booking.__table__, Site.__table__
+_TAKE_SEATS = (
+    update(_SLOTS)
+    .where(
+        _SLOTS.c.id == bindparam("slot_id"),
+        _SLOTS.c.seats_taken + _SLOTS.c.walk_in_seats + bindparam("seats") <= _SLOTS.c.capacity,
+    )
+    .values(seats_taken=_SLOTS.c.seats_taken + bindparam("seats"))
+    .returning(_SLOTS.c.seats_taken)
+)
+_FREE_SEATS = (
+    update(_SLOTS)
+    .where(_SLOTS.c.id == bindparam("slot_id"), _SLOTS.c.seats_taken >= bindparam("seats"))
+    .values(seats_taken=_SLOTS.c.seats_taken - bindparam("seats"))
+)
+_INSERT_BOOKING = insert(_BOOKINGS).returning(_BOOKINGS.c.id)
+_BOOKING_OF_KEY = select(_BOOKINGS.c.id).where(_BOOKINGS.c.idempotency_key == bindparam("key"))
+_HELD_BY_EMAIL = (
+    select(_SLOTS.c.day, _SLOTS.c.start, _SLOTS.c.end)
+    .join(_BOOKINGS, _BOOKINGS.c.slot_id == _SLOTS.c.id)
+    .join(_SITES, _SITES.c.id == _SLOTS.c.site_id)
+    .where(
+        _BOOKINGS.c.email == bindparam("email"),
+        _BOOKINGS.c.status == BookingStatus.CONFIRMED.value,
+        _SITES.c.edition_id == bindparam("edition_id"),
+    )
+)
+
+
 # ---- loading -----------------------------------------------------------------------------------------
+
+
+@cache
+def _slot_site_edition() -> Select:
+    """One statement for the slot, its site and its edition, built once at first use (loader options
+    need every model mapped, which importing this module does not ensure)."""
+    return (
+        select(Slot)
+        .join(Slot.site)
+        .join(Site.edition)
+        .options(contains_eager(Slot.site).contains_eager(Site.edition))
+        .where(Slot.id == bindparam("slot_id"))
+    )
 
 
 def bookable_slot(slot_id: int) -> Slot:
     """The slot of a published site, with its site and edition (404 otherwise: an unpublished site's
     slots do not exist for the public). Taken from the session when this transaction already loaded it
     (the booking API reads the slot to choose its input schema, then book() needs it again)."""
-    slot = db.session.get(Slot, slot_id, options=[joinedload(Slot.site).joinedload(Site.edition)])
+    slot = db.session.identity_map.get(identity_key(Slot, slot_id))
+    if slot is None or inspect(slot).expired:  # expired by a commit: read again, site and edition too
+        slot = db.session.scalars(_slot_site_edition(), {"slot_id": slot_id}).first()
     if slot is None or not slot.site.is_published:
         raise NotFound("Créneau introuvable.")
     return slot
@@ -106,22 +157,11 @@ def waitlist_of_slot(slot_id: int) -> list[WaitlistEntry]:
 def _take_seats(slot_id: int, seats: int) -> int | None:
     """The slot's seats_taken after taking them, or None when they do not fit beside the bookings and
     walk-ins already there."""
-    return db.session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.seats_taken + Slot.walk_in_seats + seats <= Slot.capacity)
-        .values(seats_taken=Slot.seats_taken + seats)
-        .returning(Slot.seats_taken)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    return db.session.execute(_TAKE_SEATS, {"slot_id": slot_id, "seats": seats}).scalar()
 
 
 def _free_seats(slot_id: int, seats: int) -> None:
-    freed = db.session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.seats_taken >= seats)
-        .values(seats_taken=Slot.seats_taken - seats)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    freed = db.session.execute(_FREE_SEATS, {"slot_id": slot_id, "seats": seats}).rowcount
     if freed != 1:  # seats given back that the slot does not count: a drift, never hidden
         raise RuntimeError(f"Slot {slot_id}: {seats} seat(s) to free but fewer taken (run `flask doctor`).")
 
@@ -189,19 +229,8 @@ def _check_email(slot: Slot, email: str, *, except_id: int | None = None) -> Non
     """At most edition.max_bookings_per_email confirmed bookings per email and edition, never two at
     overlapping times on the same day."""
     edition: Edition = slot.site.edition
-    query = (
-        select(Slot.day, Slot.start, Slot.end)
-        .join(Booking, Booking.slot_id == Slot.id)
-        .join(Site, Site.id == Slot.site_id)
-        .where(
-            Booking.email == email,
-            Booking.status == BookingStatus.CONFIRMED,
-            Site.edition_id == edition.id,
-        )
-    )
-    if except_id is not None:
-        query = query.where(Booking.id != except_id)
-    held = db.session.execute(query).all()
+    query = _HELD_BY_EMAIL if except_id is None else _HELD_BY_EMAIL.where(_BOOKINGS.c.id != except_id)
+    held = db.session.execute(query, {"email": email, "edition_id": edition.id}).all()
     # The answer goes to whoever typed the address, who has not proven it is theirs: it names the rule,
     # never the other bookings (their number, day or time). The mailbox's owner finds them in the e-mails.
     if len(held) >= edition.max_bookings_per_email:
@@ -281,7 +310,9 @@ class IdempotencyKeyReused(AppError):
 
 
 def booking_for_key(idempotency_key: str) -> Booking | None:
-    return db.session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+    # Its id first: almost every request brings a new key, and then no booking is loaded at all.
+    booking_id = db.session.scalar(_BOOKING_OF_KEY, {"key": idempotency_key})
+    return None if booking_id is None else db.session.get(Booking, booking_id)
 
 
 def request_fingerprint(slot_id: int, data: dict) -> str:
@@ -345,29 +376,27 @@ def book(
     _lock_address(edition, email)
     _check_email(slot, email)
 
-    booking = Booking(
-        slot_id=slot.id,
-        kind=kind,
-        status=BookingStatus.CONFIRMED,
-        party_size=party_size,
-        name=data["name"],
-        email=email,
-        phone=data.get("phone") or None,
-        consent_at=now,
-        idempotency_key=idempotency_key or None,
-        idempotency_fingerprint=fingerprint if idempotency_key else None,
-        **counts,
-        **extra,
-    )
     # Every row first, the seats last: the slot's row lock, which queues every concurrent booker of the
     # slot, is then held from the seat UPDATE to the caller's commit only, with nothing in between (a
     # statement more under the lock is a wake-up more of a busy process: measured in bench/README.md).
     # A concurrent twin with the same key loses on the UNIQUE constraint, before taking any seat, and
     # answers with the first booking. Its transaction is undone whole, not to a SAVEPOINT (two round trips
     # less per booking): with a key, book() must be its transaction's first write (the API and the page).
-    db.session.add(booking)
     try:
-        db.session.flush()
+        booking = _insert_booking(
+            slot,
+            kind=kind,
+            party_size=party_size,
+            name=data["name"],
+            email=email,
+            phone=data.get("phone") or None,
+            consent_at=now,
+            idempotency_key=idempotency_key or None,
+            idempotency_fingerprint=fingerprint if idempotency_key else None,
+            uai=extra.get("uai"),
+            level=extra.get("level"),
+            **counts,
+        )
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -376,23 +405,36 @@ def book(
         if existing is None:
             raise
         return _replayed(existing, slot_id, fingerprint)
-    written = [booking]
-    if send_confirmation:
-        written.append(notify.queue_confirmation(booking))
-    written.append(
-        audit.record(
-            "booking.create", booking, actor_label=audit.VISITOR,
-            changes=audit.created(audit.snapshot(booking, AUDITED_FIELDS)),
-        )
+    mail_id = notify.queue_confirmation(booking) if send_confirmation else None
+    event_id = audit.record(
+        "booking.create", booking, actor_label=audit.VISITOR,
+        changes=audit.created(audit.snapshot(booking, AUDITED_FIELDS)),
     )  # fmt: skip
-    db.session.flush()
     taken = _take_seats(slot.id, party_size)
-    if taken is None:
-        for row in reversed(written):  # a refused booking leaves nothing, even for a caller that goes on
-            db.session.delete(row)
+    if taken is None:  # a refused booking leaves nothing, even for a caller that goes on
+        db.session.execute(delete(audit.AuditEvent).where(audit.AuditEvent.id == event_id))
+        if mail_id is not None:
+            mail.withdraw(mail_id)
+        db.session.delete(booking)
         db.session.flush()
         raise _full(slot, party_size)
     set_committed_value(slot, "seats_taken", taken)
+    return booking
+
+
+def _insert_booking(slot: Slot, **values: Any) -> Booking:
+    """A new confirmed booking of the slot: one INSERT, then the object attached to the session as stored
+    (the ORM's flush of it cost more CPU than the INSERT: bench/booking_cpu.py). Every column is given
+    its value and the slot is set, so reading any of them never goes back to the database
+    (tests/test_bookings_services.py checks that no column is left out)."""
+    now = utcnow()
+    row = {"slot_id": slot.id, "status": BookingStatus.CONFIRMED, "created_at": now, "updated_at": now}
+    row |= values
+    row["id"] = db.session.execute(_INSERT_BOOKING, row).scalar_one()
+    booking = Booking(**row, cancelled_at=None, anonymised_at=None)
+    make_transient_to_detached(booking)
+    db.session.add(booking)
+    set_committed_value(booking, "slot", slot)
     return booking
 
 

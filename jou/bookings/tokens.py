@@ -8,6 +8,7 @@ opening the manage page and the reverse. Altering any character breaks the signa
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -21,7 +22,13 @@ MANAGE_SALT = "jou-manage"
 
 
 def _serializer(salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return _serializer_for(current_app.config["SECRET_KEY"], salt)
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret: str, salt: str) -> URLSafeSerializer:
+    """Built once per secret and salt (stateless; every booking answer signs two tokens)."""
+    return URLSafeSerializer(secret, salt=salt)
 
 
 def _sign(booking: Booking, salt: str) -> str:
