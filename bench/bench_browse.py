@@ -34,7 +34,17 @@ from datetime import time as clock
 from pathlib import Path
 
 # Run as a script, bench/ is on sys.path: the rush benchmark's database, server and check helpers.
-from bench_rush import ROOT, Gunicorn, app_env, doctor, fresh_database, machine, migrate, verify
+from bench_rush import (
+    ROOT,
+    Gunicorn,
+    app_env,
+    doctor,
+    fresh_database,
+    load_command,
+    machine,
+    migrate,
+    verify,
+)
 from sqlalchemy import create_engine, select
 
 BOOKERS = 120
@@ -98,10 +108,7 @@ def hot_slot_and_paths(env: dict[str, str]) -> tuple[int, list[str]]:
 
 
 def start_load(mode: str, base: str, **options) -> subprocess.Popen:
-    command = [sys.executable, str(ROOT / "bench" / "rush_load.py"), mode, "--base", base]
-    for key, value in options.items():
-        command += [f"--{key}", ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(load_command(mode, base, **options), cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen) -> dict:

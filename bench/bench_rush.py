@@ -252,11 +252,18 @@ def measured(server: Gunicorn, mode: str, **options) -> dict:
     return result
 
 
-def load(mode: str, base: str, **options) -> dict:
+def load_command(mode: str, base: str, **options) -> list[str]:
+    """The command line of one rush_load.py run (lists joined by commas)."""
     command = [sys.executable, str(ROOT / "bench" / "rush_load.py"), mode, "--base", base]
     for key, value in options.items():
         command += [f"--{key}", ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    return command
+
+
+def load(mode: str, base: str, **options) -> dict:
+    done = subprocess.run(
+        load_command(mode, base, **options), cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout)
 
 

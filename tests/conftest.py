@@ -172,12 +172,24 @@ def committed_db(app):
 
 
 @pytest.fixture
-def without_admission(app):
-    """Admission control off (core/admission.py), for tests of the guards behind it under more concurrent
-    requests than it lets in at once (tests/test_admission.py tests the control itself)."""
+def use_admission(app):
+    """Replaces this process's admission control (core/admission.py) for one test:
+    `use_admission(in_flight=1, waiting=0, …)` returns the Admission now in force; the app's own comes back
+    at the end of the test."""
     from core.admission import Admission
 
     saved = app.extensions["admission"]
-    app.extensions["admission"] = Admission(in_flight=0, waiting=0, wait_seconds=0, retry_after=1)
-    yield
+
+    def use(in_flight: int, waiting: int = 0, wait_seconds: float = 0, retry_after: int = 1) -> Admission:
+        app.extensions["admission"] = Admission(in_flight, waiting, wait_seconds, retry_after)
+        return app.extensions["admission"]
+
+    yield use
     app.extensions["admission"] = saved
+
+
+@pytest.fixture
+def without_admission(use_admission):
+    """Admission control off, for tests of the guards behind it under more concurrent requests than it
+    lets in at once (tests/test_admission.py tests the control itself)."""
+    use_admission(in_flight=0)

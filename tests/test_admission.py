@@ -8,7 +8,6 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -22,13 +21,9 @@ from tests.plugins.jou import party, public_slot
 
 
 @pytest.fixture
-def admission(app) -> Iterator[Admission]:
+def admission(use_admission) -> Admission:
     """This process's Admission replaced by a small one: 1 booking at a time, none waiting."""
-    saved = app.extensions["admission"]
-    small = Admission(in_flight=1, waiting=0, wait_seconds=0.05, retry_after=1)
-    app.extensions["admission"] = small
-    yield small
-    app.extensions["admission"] = saved
+    return use_admission(in_flight=1, waiting=0, wait_seconds=0.05)
 
 
 def bookings_of(slot_id: int) -> int:
@@ -148,14 +143,13 @@ def test_a_busy_booking_page_keeps_what_was_typed_and_retries_by_itself(client, 
 
 
 def test_concurrent_bookings_beyond_the_bound_are_refused_fast_and_none_is_lost(
-    app, committed_db, monkeypatch
+    app, committed_db, monkeypatch, use_admission
 ):
     """24 bookings at once against 2 in flight + 2 waiting: never more than 2 inside the booking service,
     every other answer a fast 503, and every 201 in the database."""
     slot_id = public_slot(capacity=100).id
     committed_db.commit()
-    saved = app.extensions["admission"]
-    app.extensions["admission"] = Admission(in_flight=2, waiting=2, wait_seconds=0.3, retry_after=1)
+    use_admission(in_flight=2, waiting=2, wait_seconds=0.3)
     inside, most, lock = 0, 0, threading.Lock()
     real_book = booking_services.book
 
@@ -187,13 +181,10 @@ def test_concurrent_bookings_beyond_the_bound_are_refused_fast_and_none_is_lost(
             answers.append((response.status_code, code, time.monotonic() - started, booking_id))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        app.extensions["admission"] = saved
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     statuses = Counter(status for status, *_ in answers)
     assert set(statuses) <= {201, 503}, statuses
     assert statuses[503] >= 10 and statuses[201] >= 2, statuses

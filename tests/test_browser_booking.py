@@ -9,7 +9,6 @@ from datetime import date, time, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.admission import Admission
 from core.auth.models import Role
 from core.extensions import db
 from jou.bookings.models import Booking, BookingStatus
@@ -116,32 +115,27 @@ def test_visitor_books_two_seats_on_a_phone_then_cancels(page: Page, live_server
 
 
 def test_a_booking_sent_in_a_rush_waits_in_line_and_goes_through_by_itself(
-    page: Page, app, live_server, public_slot_id
+    page: Page, live_server, public_slot_id, use_admission
 ):
     """Admission control says busy: the page keeps what was typed, says "file d'attente", counts down and
     sends the form again by itself; once a turn is free the booking is confirmed, once."""
-    saved = app.extensions["admission"]
-    gate = Admission(in_flight=1, waiting=0, wait_seconds=0, retry_after=2)
-    app.extensions["admission"] = gate
+    gate = use_admission(in_flight=1, retry_after=2)
     gate.enter()  # every turn taken by other bookers
-    try:
-        page.set_viewport_size(PHONE)
-        page.goto(live_server(f"/creneaux/{public_slot_id}/reserver"))
-        form = page.get_by_test_id("booking-form")
-        form.get_by_role("textbox", name="Nom").fill("Inès Moreau")
-        form.get_by_role("textbox", name="E-mail").fill("ines.moreau@example.org")
-        form.get_by_label(re.compile("au moins 10 ans")).check()
-        form.get_by_label(re.compile("J'accepte")).check()
-        form.get_by_role("button", name="Réserver").click()
+    page.set_viewport_size(PHONE)
+    page.goto(live_server(f"/creneaux/{public_slot_id}/reserver"))
+    form = page.get_by_test_id("booking-form")
+    form.get_by_role("textbox", name="Nom").fill("Inès Moreau")
+    form.get_by_role("textbox", name="E-mail").fill("ines.moreau@example.org")
+    form.get_by_label(re.compile("au moins 10 ans")).check()
+    form.get_by_label(re.compile("J'accepte")).check()
+    form.get_by_role("button", name="Réserver").click()
 
-        expect(page.get_by_test_id("queued")).to_contain_text("File d'attente")
-        expect(page.get_by_role("textbox", name="Nom")).to_have_value("Inès Moreau")
-        assert seats_taken(public_slot_id) == 0
-        gate.leave()  # the rush eases before the countdown ends
-        expect(page.get_by_role("heading", level=1)).to_have_text(
-            "Votre réservation est confirmée", timeout=10_000
-        )
-    finally:
-        app.extensions["admission"] = saved
+    expect(page.get_by_test_id("queued")).to_contain_text("File d'attente")
+    expect(page.get_by_role("textbox", name="Nom")).to_have_value("Inès Moreau")
+    assert seats_taken(public_slot_id) == 0
+    gate.leave()  # the rush eases before the countdown ends
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Votre réservation est confirmée", timeout=10_000
+    )
     assert seats_taken(public_slot_id) == 1
     assert db.session.query(Booking).count() == 1

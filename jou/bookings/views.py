@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema
@@ -67,31 +68,28 @@ def labels() -> dict:
 # --- booking ------------------------------------------------------------------------------------------
 
 
-def _queued_booking(busy: Busy, slot_id: int):
-    """Too many bookings at once: the form again, as typed (same idempotency key), with a waiting
-    message; static/js/actions.js sends it again by itself after Retry-After."""
-    slot = services.bookable_slot(slot_id)
-    page = _render_booking_form(
-        slot, request.form.to_dict(), {}, status=503, queued=(busy.retry_after, "booking")
-    )
-    return *page, {"Retry-After": str(busy.retry_after)}
+def _queued(form: str) -> Callable:
+    """Too many bookings at once: the page again with `form` ("booking" or "waitlist") as typed (same
+    idempotency key) and a waiting message; static/js/actions.js sends it again by itself after Retry-After."""
 
+    def answer(busy: Busy, slot_id: int):
+        typed = request.form.to_dict()
+        values, waitlist_values = (typed, None) if form == "booking" else ({}, typed)
+        page = _render_booking_form(
+            services.bookable_slot(slot_id),
+            values,
+            {},
+            waitlist_values=waitlist_values,
+            status=503,
+            queued=(busy.retry_after, form),
+        )
+        return *page, {"Retry-After": str(busy.retry_after)}
 
-def _queued_waitlist(busy: Busy, slot_id: int):
-    slot = services.bookable_slot(slot_id)
-    page = _render_booking_form(
-        slot,
-        {},
-        {},
-        waitlist_values=request.form.to_dict(),
-        status=503,
-        queued=(busy.retry_after, "waitlist"),
-    )
-    return *page, {"Retry-After": str(busy.retry_after)}
+    return answer
 
 
 @bp.route("/creneaux/<int:slot_id>/reserver", methods=["GET", "POST"])
-@limited(on_busy=_queued_booking)
+@limited(on_busy=_queued("booking"))
 def book(slot_id: int):
     slot = services.bookable_slot(slot_id)
     errors: dict = {}
@@ -119,7 +117,7 @@ def book(slot_id: int):
 
 
 @bp.route("/creneaux/<int:slot_id>/liste-attente", methods=["POST"])
-@limited(on_busy=_queued_waitlist)
+@limited(on_busy=_queued("waitlist"))
 def join_waitlist(slot_id: int):
     slot = services.bookable_slot(slot_id)
     values = request.form.to_dict()
