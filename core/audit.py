@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "waitlist.cancel": "Liste d'attente quittée", "waitlist.erase": "Données personnelles effacées",
     "intervention.create": "Intervention saisie", "intervention.update": "Intervention modifiée",
     "intervention.delete": "Intervention supprimée", "intervention.import": "Intervention importée",
+    "checkin.undo": "Contrôle à l'entrée annulé", "walkin.undo": "Entrée sans réservation annulée",
 }  # fmt: skip
 ENTITY_LABELS = {
     "site": "Site",
@@ -51,6 +52,8 @@ ENTITY_LABELS = {
     "waitlist": "Liste d'attente",
     "intervention": "Intervention PMI",
     "edition": "Édition",
+    "checkin": "Contrôle à l'entrée",
+    "walkin": "Entrée sans réservation",
 }
 
 

@@ -74,3 +74,4 @@ def register(app: Flask) -> None:
         fpercent=french_percent,
         phone=display_phone,
     )
+    app.jinja_env.globals["count_of"] = count_of

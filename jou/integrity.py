@@ -62,6 +62,7 @@ def seat_drifts(slot_ids: list[int] | None = None) -> list[SeatDrift]:
             func.sum(WalkIn.persons).label("n"),
             func.max(WalkIn.over_capacity.cast(Integer)).label("over"),
         )
+        .where(WalkIn.undone_at.is_(None))  # an undone walk-in gave its seats back
         .group_by(WalkIn.slot_id)
         .subquery()
     )

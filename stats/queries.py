@@ -24,7 +24,7 @@ What is counted (girls/women = `female`, boys/men = `male`, `unspecified`; total
 - **jou** — the visit slots of the participating factories (approved sites). `measure="attended"` (the
   default) takes a slot's confirmed figures (the factory's attendance report) when there are some, else
   what the gate counted (checked-in tickets, each booking's breakdown scaled to the persons admitted,
-  plus walk-ins — jou.checkin.services.slot_attendance), else, for a slot with no attendance yet, its
+  plus walk-ins — jou.checkin.attendance.slot_attendance), else, for a slot with no attendance yet, its
   bookings. `measure="booked"` takes the confirmed bookings. Accompanying adults and persons of unknown
   gender are `unspecified`. `visitors` is the number of persons (the headcount's total: the sum of the
   parties booked, or the persons who came); persons are not identified, so it is a sum, not a distinct
@@ -444,16 +444,34 @@ def _jou_attended(
     from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
     from jou.models import Slot
 
-    # What the gate counted: each checked-in booking's breakdown scaled to the persons admitted
-    # (rounded down, the rest unspecified), plus walk-ins (adults unspecified).
+    # What the gate counted: per booking, the women/men a steward tapped plus the rest of its persons
+    # in proportion to the booking's breakdown (rounded down, the rest unspecified); then walk-ins
+    # (adults unspecified). Undone events count for nothing.
+    entries = CheckIn.direction == "entry", CheckIn.undone_at.is_(None), CheckIn.booking_id.is_not(None)
+    per_booking = (
+        select(
+            CheckIn.booking_id,
+            func.sum(CheckIn.admitted).label("admitted"),
+            func.sum(case((CheckIn.female.is_(None), CheckIn.admitted), else_=0)).label("untapped"),
+            func.sum(func.coalesce(CheckIn.female, 0)).label("female"),
+            func.sum(func.coalesce(CheckIn.male, 0)).label("male"),
+        )
+        .where(*entries)
+        .group_by(CheckIn.booking_id)
+        .subquery("per_booking")
+    )
     gate = (
         select(
             Booking.slot_id,
-            func.sum(Booking.female * CheckIn.admitted // Booking.party_size).label("female"),
-            func.sum(Booking.male * CheckIn.admitted // Booking.party_size).label("male"),
-            func.sum(CheckIn.admitted).label("admitted"),
+            func.sum(
+                per_booking.c.female + Booking.female * per_booking.c.untapped // Booking.party_size
+            ).label("female"),
+            func.sum(per_booking.c.male + Booking.male * per_booking.c.untapped // Booking.party_size).label(
+                "male"
+            ),
+            func.sum(per_booking.c.admitted).label("admitted"),
         )
-        .join(CheckIn, CheckIn.booking_id == Booking.id)
+        .join(per_booking, per_booking.c.booking_id == Booking.id)
         .where(confirmed)
         .group_by(Booking.slot_id)
         .subquery("gate")
@@ -465,6 +483,7 @@ def _jou_attended(
             func.sum(WalkIn.male).label("male"),
             func.sum(WalkIn.unspecified + WalkIn.adults).label("unspecified"),
         )
+        .where(WalkIn.undone_at.is_(None))
         .group_by(WalkIn.slot_id)
         .subquery("walk_ins")
     )

@@ -93,6 +93,11 @@ def bodies(world) -> dict[str, dict]:  # noqa: ANN001
         "checkin_api.create_checkin": {"token": ticket, "slot_id": slot_id},
         "checkin_api.merge_offline": {"slot_id": slot_id, "entries": [{"token": ticket}]},
         "checkin_api.create_walk_in": {"male": 1},
+        "checkin_api.create_walk_out": {"persons": 1},
+        "checkin.walk_in_json": {"male": 1},
+        "checkin.walk_out": {"persons": 1},
+        "checkin.breakdown": {"female": 1, "male": 0},
+        "checkin_api.set_breakdown": {"female": 1, "male": 0},
         "interventions_api.update_intervention": {"notes": "Pris par B"},
         "pmi.intervention_edit": {"notes": "Pris par B"},
         "transports_api.update_transport": {"seats": 40},
@@ -117,6 +122,9 @@ def refused(response, url: str, *, signed_in: bool) -> bool:
         return response.status_code in ({403, 404} if signed_in else {401})
     if signed_in:
         return response.status_code in {403, 404}
+    if "/creneaux/" in url and "/controle/" in url:
+        # The scanner's JSON calls answer in JSON (the page reads them), not with the login page.
+        return response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
     return response.status_code == 302 and "/connexion" in response.headers["Location"]
 
 

@@ -14,7 +14,8 @@ from core.extensions import db
 from jou import services as site_services
 from jou.bookings import services as booking_services
 from jou.bookings import tickets, tokens
-from jou.checkin import services
+from jou.checkin import attendance as gate_counts
+from jou.checkin import offline, services, walk_ins
 from jou.checkin.models import CheckIn, WalkIn
 from tests.factories import make_site, make_user, slot_data
 from tests.plugins.jou import open_edition, party, school_class, slots_of
@@ -145,67 +146,82 @@ def test_other_factory_cannot_use_the_slot(gate):
 
 def test_walk_ins_stay_within_capacity_unless_overridden(gate):
     slot = gate["public"]  # capacity 30, 4 booked
-    services.admit_walk_in(gate["owner"], slot, {"female": 13, "male": 12})
-    assert services.seats_left_at_gate(slot) == 1
+    walk_ins.admit_walk_in(gate["owner"], slot, {"female": 13, "male": 12})
+    assert walk_ins.seats_left_at_gate(slot) == 1
     with pytest.raises(Conflict):
-        services.admit_walk_in(gate["owner"], slot, {"unspecified": 2})
-    forced = services.admit_walk_in(gate["owner"], slot, {"unspecified": 2}, override=True)
+        walk_ins.admit_walk_in(gate["owner"], slot, {"unspecified": 2})
+    forced = walk_ins.admit_walk_in(gate["owner"], slot, {"unspecified": 2}, override=True)
     assert forced.over_capacity and forced.by_id == gate["owner"].id and forced.admitted_at
-    assert services.seats_left_at_gate(slot) == -1
+    assert walk_ins.seats_left_at_gate(slot) == -1
 
 
 def test_walk_in_replay_with_same_key_counts_once(gate):
     for _ in range(2):
-        services.admit_walk_in(gate["owner"], gate["public"], {"male": 1}, client_key="phone1-7")
+        walk_ins.admit_walk_in(gate["owner"], gate["public"], {"male": 1}, client_key="phone1-7")
     assert db.session.scalar(select(func.count(WalkIn.id))) == 1
 
 
 def test_walk_in_key_of_another_slot_is_refused(gate):
-    services.admit_walk_in(gate["owner"], gate["public"], {"male": 1}, client_key="phone1-8")
+    walk_ins.admit_walk_in(gate["owner"], gate["public"], {"male": 1}, client_key="phone1-8")
     with pytest.raises(Conflict):
-        services.admit_walk_in(gate["owner"], gate["school"], {"female": 1}, client_key="phone1-8")
+        walk_ins.admit_walk_in(gate["owner"], gate["school"], {"female": 1}, client_key="phone1-8")
     assert db.session.scalar(select(func.count(WalkIn.id))) == 1
 
 
 def test_walk_in_needs_someone(gate):
     with pytest.raises(ValidationFailed):
-        services.admit_walk_in(gate["owner"], gate["public"], {})
+        walk_ins.admit_walk_in(gate["owner"], gate["public"], {})
 
 
 # ---- offline -----------------------------------------------------------------------------------------
 
 
 def test_offline_list_is_signed_and_holds_digests(gate):
-    signed = services.offline_list(gate["public"])
-    assert services.verify_offline_list(gate["public"], signed)
+    signed = offline.offline_list(gate["public"])
+    assert offline.verify_offline_list(gate["public"], signed)
     ticket = signed["payload"]["tickets"][0]
-    assert ticket["digest"] == services.ticket_digest(token(gate["booking"]))
+    assert ticket["digest"] == offline.ticket_digest(token(gate["booking"]))
     assert token(gate["booking"]) not in str(signed)
     signed["payload"]["tickets"][0]["party_size"] = 40
-    assert not services.verify_offline_list(gate["public"], signed)
+    assert not offline.verify_offline_list(gate["public"], signed)
 
 
 def test_offline_merge_counts_each_ticket_once(gate):
     other = booking_services.book(gate["public"].id, party(2, email="bob@example.org"))
     at = datetime.now(UTC) - timedelta(minutes=30)
-    phone1 = [{"token": token(gate["booking"]), "admitted": 3, "checked_in_at": at}]
+    phone1 = [{"token": token(gate["booking"]), "admitted": None, "checked_in_at": at}]
     phone2 = [
         {"token": tickets.checkin_url(gate["booking"]), "admitted": None, "checked_in_at": at},
         {"token": token(other), "admitted": None, "checked_in_at": None},
         {"token": "garbage", "admitted": None, "checked_in_at": None},
     ]
-    first = services.merge_offline(gate["owner"], gate["public"], phone1, device="phone1")
-    second = services.merge_offline(gate["owner"], gate["public"], phone2, device="phone2")
-    replay = services.merge_offline(gate["owner"], gate["public"], phone2, device="phone2")
+    first = offline.merge_offline(gate["owner"], gate["public"], phone1, device="phone1")
+    second = offline.merge_offline(gate["owner"], gate["public"], phone2, device="phone2")
+    replay = offline.merge_offline(gate["owner"], gate["public"], phone2, device="phone2")
     assert [r["status"] for r in first] == ["valid"]
     assert [r["status"] for r in second] == ["already_checked_in", "valid", "refused"]
     assert [r["status"] for r in replay] == ["already_checked_in", "already_checked_in", "refused"]
     rows = db.session.scalars(select(CheckIn).order_by(CheckIn.id)).all()
     assert [(r.booking_id, r.admitted, r.source) for r in rows] == [
-        (gate["booking"].id, 3, "offline"),
+        (gate["booking"].id, 4, "offline"),
         (other.id, 2, "offline"),
     ]
     assert abs(rows[0].checked_in_at - at) < timedelta(seconds=1)
+
+
+def test_offline_parts_of_a_group_with_keys_replayed_add_nothing(gate):
+    """Two phones each let 2 of the party of 4 in; the batches are sent again (a lost answer): still 4,
+    each replayed entry answered as the first time."""
+    ticket = token(gate["booking"])
+    phone1 = [{"token": ticket, "admitted": 2, "checked_in_at": None, "client_key": "p1-1"}]
+    phone2 = [{"token": ticket, "admitted": 2, "checked_in_at": None, "client_key": "p2-1"}]
+    first = offline.merge_offline(gate["owner"], gate["public"], phone1)
+    second = offline.merge_offline(gate["owner"], gate["public"], phone2)
+    assert [(r["status"], r["remaining"]) for r in first + second] == [("valid", 2), ("valid", 0)]
+    again = offline.merge_offline(gate["owner"], gate["public"], phone1 + phone2)
+    assert [(r["status"], r["id"]) for r in again] == [("valid", first[0]["id"]), ("valid", second[0]["id"])]
+    assert services.tallies(gate["booking"].id) == (4, 0)
+    assert db.session.scalar(select(func.count(CheckIn.id))) == 2
 
 
 def test_one_bad_offline_entry_does_not_block_the_batch(gate):
@@ -216,7 +232,7 @@ def test_one_bad_offline_entry_does_not_block_the_batch(gate):
         {"token": token(gate["booking"]), "admitted": 9, "checked_in_at": None},  # party of 4
         {"token": token(other), "admitted": None, "checked_in_at": None},
     ]
-    results = services.merge_offline(gate["owner"], gate["public"], batch, device="phone1")
+    results = offline.merge_offline(gate["owner"], gate["public"], batch, device="phone1")
     assert [r["status"] for r in results] == ["refused", "valid"]
     assert results[0]["reason_code"] == "invalid_entry" and results[0]["reason"]
     assert [r.booking_id for r in db.session.scalars(select(CheckIn))] == [other.id]
@@ -229,8 +245,8 @@ def test_attendance_scales_breakdowns_and_adds_walk_ins(gate):
     slot = gate["public"]
     booking_services.book(slot.id, party(2, email="no@example.org"))  # a no-show
     services.check_in(gate["owner"], slot, token(gate["booking"]), admitted=2)  # 2 of (2F, 1M, 1U)
-    services.admit_walk_in(gate["owner"], slot, {"female": 1, "male": 1, "unspecified": 1})
-    att = services.slot_attendance(slot)
+    walk_ins.admit_walk_in(gate["owner"], slot, {"female": 1, "male": 1, "unspecified": 1})
+    att = gate_counts.slot_attendance(slot)
     assert (att.female, att.male, att.unspecified) == (1 + 1, 0 + 1, 1 + 1)
     assert (att.booked, att.checked_in, att.walk_ins) == (6, 2, 3)
     assert att.no_show_rate == pytest.approx(4 / 6)
@@ -241,18 +257,18 @@ def test_school_class_adults_count_as_unspecified(gate):
     school = gate["school"]
     booking = booking_services.book(school.id, school_class())  # 12 F, 11 M, 1 U, 2 adults
     services.check_in(gate["owner"], school, token(booking))
-    att = services.slot_attendance(school)
+    att = gate_counts.slot_attendance(school)
     assert (att.female, att.male, att.unspecified) == (12, 11, 3)
 
 
 def test_confirmed_figures_replace_the_gate_count_and_keep_the_scans(gate):
     slot = gate["public"]
     services.check_in(gate["owner"], slot, token(gate["booking"]))
-    services.confirm_attendance(gate["owner"], slot, {"female": 3, "male": 2, "unspecified": 0}, "compté")
-    per_slot, total, final = services.site_attendance(slot.site)
+    gate_counts.confirm_attendance(gate["owner"], slot, {"female": 3, "male": 2, "unspecified": 0}, "compté")
+    per_slot, total, final = gate_counts.site_attendance(slot.site)
     att = dict(per_slot)[slot]
     assert att.final == {"female": 3, "male": 2, "unspecified": 0}
     assert (att.female, att.male, att.unspecified) == (2, 1, 1)  # raw scans untouched
     assert final["female"] == 3
-    services.confirm_attendance(gate["owner"], slot, {"female": 4})
-    assert services.slot_attendance(slot).final == {"female": 4, "male": 0, "unspecified": 0}
+    gate_counts.confirm_attendance(gate["owner"], slot, {"female": 4})
+    assert gate_counts.slot_attendance(slot).final == {"female": 4, "male": 0, "unspecified": 0}

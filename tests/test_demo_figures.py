@@ -192,10 +192,10 @@ def test_the_layer_agrees_with_the_pmi_and_transport_apis(demo, app):
 
 
 def test_the_layer_agrees_with_the_gate_figures_and_the_bookings(demo, app):
-    """JOU 2025 site by site against jou.checkin.services (the factories' confirmed figures); the upcoming
+    """JOU 2025 site by site against jou.checkin.attendance (the factories' confirmed figures); the upcoming
     edition, whose slots have bookings but no attendance yet, falls back to its bookings."""
     from jou.bookings.models import Booking, BookingStatus
-    from jou.checkin.services import site_attendance
+    from jou.checkin.attendance import site_attendance
 
     by_site = _by_key(stats(app, "jou?edition=2025&by=site")["rows"], "site")
     assert len(by_site) == 226

@@ -13,7 +13,9 @@ from core.extensions import db
 from core.mail import OutgoingMail
 from jou.bookings import notify, services, tokens
 from jou.bookings.models import Booking, WaitlistEntry
+from jou.checkin import attendance as gate_counts
 from jou.checkin import services as checkin_services
+from jou.checkin import walk_ins
 from jou.checkin.models import CheckIn
 from jou.models import Slot
 from stats.queries import compute
@@ -81,8 +83,8 @@ def past_edition_world() -> dict:
     checkin_services.check_in(
         steward, school, tokens.ticket_token(klass), now=datetime.combine(edition.friday, time(9), tzinfo=UTC)
     )
-    checkin_services.admit_walk_in(steward, lyon_slot, {"female": 1, "male": 1}, now=on_the_day)
-    checkin_services.confirm_attendance(steward, school, {"female": 12, "male": 10, "unspecified": 3})
+    walk_ins.admit_walk_in(steward, lyon_slot, {"female": 1, "male": 1}, now=on_the_day)
+    gate_counts.confirm_attendance(steward, school, {"female": 12, "male": 10, "unspecified": 3})
 
     mails = db.session.scalars(select(OutgoingMail)).all()
     for mail in mails:
@@ -113,12 +115,12 @@ def statistics(world: dict) -> dict:
             result = compute("jou", by=by, filters={"edition": YEAR}, measure=measure)
             figures[f"{'+'.join(by) or 'total'}/{measure}"] = result.to_dict()
     for slot in world["slots"]:
-        att = checkin_services.slot_attendance(slot)
+        att = gate_counts.slot_attendance(slot)
         figures[f"slot {slot.id}"] = (att.female, att.male, att.unspecified, att.booked, att.checked_in,
                                       att.walk_ins, att.final, att.no_show_rate)  # fmt: skip
         figures[f"seats {slot.id}"] = db.session.scalar(select(Slot.seats_taken).where(Slot.id == slot.id))
     for site in world["sites"]:
-        _, total, final = checkin_services.site_attendance(site)
+        _, total, final = gate_counts.site_attendance(site)
         figures[f"site {site.id}"] = (total.booked, total.checked_in, total.walk_ins, final)
     figures["bookings"] = [
         tuple(row)

@@ -13,7 +13,9 @@ from core.errors import ValidationFailed
 from core.formatting import french_date
 from jou.bookings import services as booking_services
 from jou.bookings import tokens
+from jou.checkin import attendance as gate_counts
 from jou.checkin import services as gate_services
+from jou.checkin import walk_ins
 from pmi.transports import services as transport_services
 from stats.queries import DIMENSIONS, FILTERS, compute
 from tests.factories import make_site, make_user, slot_data
@@ -181,9 +183,9 @@ def jou_world(db_session):
     booking_services.book(other_public.id, party(5, email="dan@example.org", female=5))
     # Site A's public slot: the gate checked 3 of the party of four in, and 2 walk-ins came.
     gate_services.check_in(owner, public, tokens.ticket_token(four), admitted=3)
-    gate_services.admit_walk_in(owner, public, {"female": 1, "adults": 1})
+    walk_ins.admit_walk_in(owner, public, {"female": 1, "adults": 1})
     # Site A's school slot: the factory confirmed its figures.
-    gate_services.confirm_attendance(owner, school, {"female": 10, "male": 9, "unspecified": 4})
+    gate_counts.confirm_attendance(owner, school, {"female": 10, "male": 9, "unspecified": 4})
     return {
         "edition": edition,
         "public": public,

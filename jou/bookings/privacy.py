@@ -133,7 +133,11 @@ def _when(value: datetime | None) -> str | None:
 
 
 def _booking_json(booking: Booking) -> dict:
-    checkin = db.session.scalar(select(CheckIn).where(CheckIn.booking_id == booking.id))
+    entries = db.session.scalars(
+        select(CheckIn)
+        .where(CheckIn.booking_id == booking.id, CheckIn.undone_at.is_(None), CheckIn.direction == "entry")
+        .order_by(CheckIn.id)
+    ).all()
     return {
         "id": booking.id,
         "slot": _slot_json(booking.slot),
@@ -151,8 +155,8 @@ def _booking_json(booking: Booking) -> dict:
         "created_at": _when(booking.created_at),
         "cancelled_at": _when(booking.cancelled_at),
         "checked_in": None
-        if checkin is None
-        else {"at": _when(checkin.checked_in_at), "admitted": checkin.admitted},
+        if not entries
+        else {"at": _when(entries[0].checked_in_at), "admitted": sum(e.admitted for e in entries)},
     }
 
 

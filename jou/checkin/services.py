@@ -1,39 +1,40 @@
-"""Rules of the gate: which ticket is admitted, walk-ins within capacity, offline merge, attendance.
+"""Rules of the gate for tickets: which ticket is admitted, groups let in in parts, exits, undo, and the
+log of refused scans.
 
 The scanner chooses a check-in context (a slot of a site it may edit); a ticket is judged against it:
 another edition, another site, another day or another slot of the same site, a cancelled booking, or a
-token that is not exactly one we issued (forged, altered, truncated, another QR code) is refused and
-nothing is recorded. The slot's day is NOT a rule: a steward may check in on any day (a rehearsal, a
-clock off by a day, the tests); the answer then carries a `warning`.
+token that is not exactly one we issued (forged, altered, truncated, another QR code) is refused, the
+refusal is logged for review (jou.checkin.models.RefusedScan) and nothing else is recorded. The slot's
+day is NOT a rule: a steward may check in on any day (a rehearsal, a clock off by a day, the tests); the
+answer then carries a `warning`.
 
-One check-in per booking is a UNIQUE constraint: two phones (online or offline) checking the same ticket
-count it once — the second gets "already_checked_in" — and a replayed offline batch adds nothing.
+A booking's persons in and out are the sums of its events not undone, read under the booking's row lock
+(core.locking) and changed before it is released: two phones (online or offline) scanning the same
+ticket let its party in once — the second gets "already_checked_in" — and an event sent again with its
+`client_key` (an offline batch replayed) adds nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import locking
+from core import audit, locking
 from core.auth.models import User
 from core.auth.permissions import Permission, can
-from core.errors import AppError, Conflict, ValidationFailed
+from core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from core.extensions import db
-from core.formatting import PARIS, french_date, french_time
+from core.formatting import PARIS, count_of, french_date, french_time
 from core.models import utcnow
 from jou.bookings import tokens
 from jou.bookings.models import Booking, BookingKind, BookingStatus
-from jou.checkin.models import AttendanceReport, CheckIn, CheckInSource, WalkIn
-from jou.models import Site, Slot
+from jou.checkin.models import CheckIn, CheckInSource, Direction, RefusedScan, WalkIn
+from jou.models import Slot
 
 MAX_TOKEN_LENGTH = 300
 VALID, ALREADY, REFUSED = "valid", "already_checked_in", "refused"
@@ -45,7 +46,11 @@ REASONS = {
     "wrong_site": "Billet d'un autre site.",
     "wrong_day": "Billet pour un autre jour.",
     "wrong_slot": "Billet pour un autre créneau de ce site.",
+    "not_inside": "Sortie refusée : personne de ce billet n'est entré.",
+    "already_out": "Sortie refusée : tout le groupe est déjà sorti.",
 }
+# Refusals about one of this site's own bookings: the log keeps which booking.
+OWN_SITE_REFUSALS = {"cancelled", "wrong_day", "wrong_slot", "not_inside", "already_out"}
 
 
 # ---- context -----------------------------------------------------------------------------------------
@@ -82,8 +87,11 @@ class Answer:
     reason: str | None = None
     reason_code: str | None = None
     booking: Booking | None = None
-    checkin: CheckIn | None = None
+    checkin: CheckIn | None = None  # the event this scan recorded, or the last entry for "already"
     warning: str | None = None
+    entered: int = 0  # persons of the party in after this scan (entries not undone)
+    exited: int = 0
+    direction: str = Direction.ENTRY
 
     @property
     def party_size(self) -> int | None:
@@ -93,10 +101,16 @@ class Answer:
     def checked_in_at(self) -> datetime | None:
         return self.checkin.checked_in_at if self.checkin else None
 
+    @property
+    def remaining(self) -> int | None:
+        """Persons of the party still to come in."""
+        return None if self.booking is None else max(self.booking.party_size - self.entered, 0)
+
     def to_dict(self) -> dict[str, Any]:
         booking, checkin = self.booking, self.checkin
         data: dict[str, Any] = {
             "status": self.status,
+            "direction": self.direction,
             "reason": self.reason,
             "reason_code": self.reason_code,
             "party_size": self.party_size,
@@ -104,20 +118,27 @@ class Answer:
             "warning": self.warning,
         }
         if booking is not None and self.status != REFUSED:
+            recorded = self.status == VALID and checkin is not None
             data |= {
+                "id": checkin.id if recorded else None,
                 "booking_id": booking.id,
                 "name": booking.name,
                 "school": booking.uai if booking.kind == BookingKind.SCHOOL else None,
                 "level": booking.level,
                 "kind": booking.kind,
-                "admitted": checkin.admitted if checkin else None,
+                # This scan's persons when it recorded one; else all of the party in so far.
+                "admitted": checkin.admitted if recorded else self.entered,
+                "entered": self.entered,
+                "remaining": self.remaining,
+                "on_site": self.entered - self.exited,
                 "checked_in_by": checkin.by.name if checkin and checkin.by else None,
+                "breakdown_known": booking.unspecified == 0,
             }
         return data
 
 
-def _refused(code: str, booking: Booking | None = None) -> Answer:
-    return Answer(REFUSED, REASONS[code], code, booking)
+def _refused(code: str, booking: Booking | None = None, reason: str | None = None) -> Answer:
+    return Answer(REFUSED, reason or REASONS[code], code, booking)
 
 
 def judge(slot: Slot, booking: Booking | None) -> Answer | None:
@@ -130,15 +151,12 @@ def judge(slot: Slot, booking: Booking | None) -> Answer | None:
     if theirs.site_id != slot.site_id:
         return _refused("wrong_site")
     if theirs.day != slot.day:
-        answer = _refused("wrong_day")
-        answer.reason = f"Billet pour le {french_date(theirs.day)}, pas pour ce jour."
-        return answer
+        return _refused("wrong_day", booking, f"Billet pour le {french_date(theirs.day)}, pas pour ce jour.")
     if theirs.id != slot.id:
-        answer = _refused("wrong_slot")
-        answer.reason = f"Billet pour le créneau de {french_time(theirs.start)} à {french_time(theirs.end)}."
-        return answer
+        when = f"Billet pour le créneau de {french_time(theirs.start)} à {french_time(theirs.end)}."
+        return _refused("wrong_slot", booking, when)
     if booking.status == BookingStatus.CANCELLED:
-        return _refused("cancelled")
+        return _refused("cancelled", booking)
     return None
 
 
@@ -148,27 +166,70 @@ def day_warning(slot: Slot, now: datetime) -> str | None:
     return None
 
 
-def existing_checkin(booking_id: int) -> CheckIn | None:
-    return db.session.scalar(select(CheckIn).where(CheckIn.booking_id == booking_id))
+def live(direction: Direction):  # noqa: ANN201 (a SQL condition)
+    return (CheckIn.direction == direction) & CheckIn.undone_at.is_(None)
+
+
+def tallies(booking_id: int) -> tuple[int, int]:
+    """Persons of a booking in and out so far (events not undone)."""
+    rows = db.session.execute(
+        select(CheckIn.direction, func.sum(CheckIn.admitted))
+        .where(CheckIn.booking_id == booking_id, CheckIn.undone_at.is_(None))
+        .group_by(CheckIn.direction)
+    ).all()
+    sums = {direction: int(total or 0) for direction, total in rows}
+    return sums.get(Direction.ENTRY, 0), sums.get(Direction.EXIT, 0)
+
+
+def entered_per_booking():  # noqa: ANN201 (a subquery)
+    """(booking_id, n): persons of each booking in so far, to join to bookings."""
+    return (
+        select(CheckIn.booking_id, func.sum(CheckIn.admitted).label("n"))
+        .where(live(Direction.ENTRY))
+        .group_by(CheckIn.booking_id)
+        .subquery()
+    )
+
+
+def last_entry(booking_id: int) -> CheckIn | None:
+    return db.session.scalar(
+        select(CheckIn)
+        .where(CheckIn.booking_id == booking_id, live(Direction.ENTRY))
+        .order_by(CheckIn.id.desc())
+        .limit(1)
+    )
+
+
+def _already(booking: Booking, entered: int, exited: int) -> Answer:
+    done = last_entry(booking.id)
+    return Answer(ALREADY, _already_reason(done, entered), ALREADY, booking, done, None, entered, exited)
+
+
+def _already_reason(done: CheckIn | None, entered: int) -> str:
+    if done is None:
+        return "Déjà entré·e·s."
+    at = done.checked_in_at.astimezone(PARIS)
+    who = done.by.name if done.by else "?"
+    return (
+        f"Déjà entré·e·s ({count_of(entered, 'personne', 'personnes')}) ; "
+        f"dernière entrée le {french_date(at.date())} à {at:%H:%M}, par {who}."
+    )
 
 
 def check(slot: Slot, scanned: str, *, now: datetime | None = None) -> Answer:
-    """What the gate would answer, without recording anything."""
+    """What the gate would answer to an entry, without recording anything."""
     now = now or utcnow()
     booking = booking_of(scanned)
     refusal = judge(slot, booking)
     if refusal:
         return refusal
-    done = existing_checkin(booking.id)
-    if done:
-        return Answer(ALREADY, _already_reason(done), "already_checked_in", booking, done)
-    return Answer(VALID, None, None, booking, warning=day_warning(slot, now))
+    entered, exited = tallies(booking.id)
+    if entered >= booking.party_size:
+        return _already(booking, entered, exited)
+    return Answer(VALID, None, None, booking, None, day_warning(slot, now), entered, exited)
 
 
-def _already_reason(done: CheckIn) -> str:
-    at = done.checked_in_at.astimezone(PARIS)
-    who = done.by.name if done.by else "?"
-    return f"Déjà entré·e·s le {french_date(at.date())} à {at:%H:%M} ({done.admitted} pers.), par {who}."
+# ---- scanning ----------------------------------------------------------------------------------------
 
 
 def check_in(
@@ -177,60 +238,223 @@ def check_in(
     scanned: str,
     *,
     admitted: int | None = None,
+    direction: Direction = Direction.ENTRY,
+    female: int | None = None,
+    male: int | None = None,
     now: datetime | None = None,
     checked_in_at: datetime | None = None,
     source: CheckInSource = CheckInSource.SCAN,
     device: str | None = None,
+    client_key: str | None = None,
 ) -> Answer:
-    """Judge the ticket in the slot's context and, when valid, record the check-in (all of the party, or
-    `admitted` of them). A refusal records nothing."""
+    """Judge the ticket in the slot's context and, when it belongs here, let `admitted` persons of its
+    party in (default: all still outside) or out (`direction=exit`, default: all inside). `female` and
+    `male` are the women/men among them when the steward tapped them. A refusal is logged and changes
+    nothing; a replayed `client_key` answers what its first sending recorded."""
     now = now or utcnow()
-    answer = check(slot, scanned, now=now)
-    if answer.status != VALID:
-        return answer
-    booking = answer.booking
-    admitted = booking.party_size if admitted is None else admitted
-    if not 1 <= admitted <= booking.party_size:
-        raise ValidationFailed.on("admitted", f"Entre 1 et {booking.party_size} personnes.")
+    client_key = client_key or None
+    found = booking_of(scanned)
+    refusal = judge(slot, found)
+    if refusal:
+        return log_refusal(user, slot, refusal, scanned, source, now)
+    if client_key:
+        replay = db.session.scalar(select(CheckIn).where(CheckIn.client_key == client_key))
+        if replay is not None:
+            return _replayed(replay, slot)
+    # Under the booking's row lock from here: the sums read are the ones the new event adds to.
+    booking = locking.lock(Booking, found.id)
+    if client_key:  # its twin may have been recorded while this one waited for the lock
+        replay = db.session.scalar(select(CheckIn).where(CheckIn.client_key == client_key))
+        if replay is not None:
+            return _replayed(replay, slot)
+    if booking is None or booking.status == BookingStatus.CANCELLED:
+        return log_refusal(user, slot, _refused("cancelled", booking), scanned, source, now)
+    entered, exited = tallies(booking.id)
+    if direction == Direction.ENTRY:
+        room = booking.party_size - entered
+        if room <= 0:
+            return _already(booking, entered, exited)
+        what = f"Il reste {count_of(room, 'personne', 'personnes')} à faire entrer sur {booking.party_size}."
+    else:
+        room = entered - exited
+        if room <= 0:
+            code = "not_inside" if entered == 0 else "already_out"
+            return log_refusal(user, slot, _refused(code, booking), scanned, source, now)
+        what = f"{count_of(room, 'personne', 'personnes')} de ce billet sur le site."
+    admitted = room if admitted is None else admitted
+    if not 1 <= admitted <= room:
+        raise ValidationFailed.on("admitted", f"Entre 1 et {room}. {what}")
+    _check_breakdown(admitted, female, male)
     row = CheckIn(
         booking_id=booking.id,
         slot_id=slot.id,
+        direction=direction,
         admitted=admitted,
+        female=female if female is not None or male is not None else None,
+        male=male if female is not None or male is not None else None,
         checked_in_at=min(checked_in_at or now, now),
         recorded_at=now,
         by_id=user.id,
         source=source,
         device=(device or None) and device[:64],
+        client_key=client_key,
     )
     try:
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:
-        # Another phone checked this ticket in between: it counts once, the first one stays.
-        done = existing_checkin(booking.id)
-        if done is None:
+        replay = client_key and db.session.scalar(select(CheckIn).where(CheckIn.client_key == client_key))
+        if not replay:
             raise
-        return Answer(ALREADY, _already_reason(done), "already_checked_in", booking, done)
-    answer.checkin = row
+        return _replayed(replay, slot)
+    if direction == Direction.ENTRY:
+        entered += admitted
+    else:
+        exited += admitted
+    return Answer(VALID, None, None, booking, row, day_warning(slot, now), entered, exited, direction)
+
+
+def _check_breakdown(admitted: int, female: int | None, male: int | None) -> None:
+    if (female or 0) < 0 or (male or 0) < 0:
+        raise ValidationFailed.on("female", "Les effectifs ne peuvent pas être négatifs.")
+    if (female or 0) + (male or 0) > admitted:
+        raise ValidationFailed.on("female", f"Femmes et hommes : {admitted} au plus en tout.")
+
+
+def _replayed(event: CheckIn, slot: Slot) -> Answer:
+    """The answer to an event sent again: what the first sending recorded, nothing added."""
+    if event.slot_id != slot.id or event.booking is None:
+        raise Conflict("Cette clé d'envoi a déjà servi pour un autre contrôle.", code="client_key_reused")
+    entered, exited = tallies(event.booking_id)
+    status = VALID if event.undone_at is None else ALREADY
+    booking = event.booking
+    return Answer(status, None, None, booking, event, None, entered, exited, event.direction)
+
+
+# ---- refusals ----------------------------------------------------------------------------------------
+
+
+def fingerprint(scanned: str) -> str:
+    return hashlib.sha256((scanned or "").encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def log_refusal(
+    user: User, slot: Slot, answer: Answer, scanned: str, source: str, now: datetime | None = None
+) -> Answer:
+    """Keep a refused scan for review (in the caller's transaction), then answer it."""
+    own = answer.booking if answer.reason_code in OWN_SITE_REFUSALS else None
+    db.session.add(
+        RefusedScan(
+            slot_id=slot.id,
+            booking_id=own.id if own is not None else None,
+            reason_code=answer.reason_code or "",
+            reason=(answer.reason or "")[:300],
+            fingerprint=fingerprint(scanned),
+            source=str(source),
+            at=now or utcnow(),
+            by_id=user.id,
+        )
+    )
     return answer
 
 
-def undo_check_in(checkin: CheckIn) -> None:
-    db.session.delete(checkin)
+def refused_scans(slot_ids: list[int], limit: int = 200) -> list[RefusedScan]:
+    return list(
+        db.session.scalars(
+            select(RefusedScan)
+            .where(RefusedScan.slot_id.in_(slot_ids))
+            .order_by(RefusedScan.at.desc(), RefusedScan.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---- undo --------------------------------------------------------------------------------------------
+
+
+def author(event: CheckIn | WalkIn) -> str:
+    return event.by.name if event.by else "?"
+
+
+def may_undo(user: User, by_id: int, recorded_at: datetime, now: datetime | None = None) -> None:
+    """Its author may undo a gate event the same day (Paris time); the staff any day."""
+    now = now or utcnow()
+    if can(user, Permission.ADMINISTER):
+        return
+    if by_id != user.id:
+        raise Forbidden(
+            "Seule la personne qui l'a enregistré peut annuler ce contrôle.", code="not_your_checkin"
+        )
+    if recorded_at.astimezone(PARIS).date() != now.astimezone(PARIS).date():
+        raise Conflict("Un contrôle ne peut être annulé que le jour même.", code="too_late")
+
+
+def undo_check_in(user: User, event: CheckIn, *, now: datetime | None = None) -> CheckIn:
+    """Undo a ticket's entry or exit, or an exit without ticket, recorded in the journal. Refused when
+    it is already undone, or when it would leave more persons out than in."""
+    now = now or utcnow()
+    may_undo(user, event.by_id, event.recorded_at, now)
+    if event.booking_id is not None:
+        locking.lock(Booking, event.booking_id)
+    else:
+        locking.lock(Slot, event.slot_id)
+    db.session.refresh(event)
+    if event.undone_at is not None:
+        raise Conflict("Ce contrôle est déjà annulé.", code="already_undone")
+    if event.direction == Direction.ENTRY:
+        entered, exited = tallies(event.booking_id)
+        if entered - event.admitted < exited:
+            raise Conflict(
+                "Une partie de ce groupe est déjà ressortie : annulez d'abord sa sortie.", code="already_left"
+            )
+    event.undone_at, event.undone_by_id = now, user.id
     db.session.flush()
+    what = "Entrée" if event.direction == Direction.ENTRY else "Sortie"
+    ticket = f"réservation n° {event.booking_id}" if event.booking_id else "sans billet"
+    summary = f"{what} annulée : {count_of(event.admitted, 'personne', 'personnes')}, {ticket}"
+    journal_undo("checkin", event, user, now, summary)
+    return event
+
+
+def journal_undo(kind: str, event: CheckIn | WalkIn, user: User, now: datetime, summary: str) -> None:
+    """The journal's line for an undone gate event: who undid what, recorded by whom."""
+    audit.record(
+        f"{kind}.undo",
+        entity_type=kind,
+        entity_id=event.id,
+        actor=user,
+        changes={"undone_at": [None, audit.plain(now)]},
+        summary=f"{summary}, créneau n° {event.slot_id} (enregistrée par {author(event)})",
+    )
+
+
+def set_breakdown(
+    user: User, event: CheckIn, female: int, male: int, *, now: datetime | None = None
+) -> CheckIn:
+    """The women/men among the persons of an entry, tapped by its steward after the scan (the rest
+    unspecified); the same rules as an undo (its author, the same day)."""
+    may_undo(user, event.by_id, event.recorded_at, now)
+    if event.direction != Direction.ENTRY or event.undone_at is not None:
+        raise Conflict("Seule une entrée en cours se répartit par genre.", code="not_an_entry")
+    _check_breakdown(event.admitted, female, male)
+    event.female, event.male = female, male
+    db.session.flush()
+    return event
 
 
 # ---- search (manual fallback) ------------------------------------------------------------------------
 
 
-def search_bookings(slot: Slot, query: str, limit: int = 20) -> list[tuple[Booking, CheckIn | None]]:
-    """Confirmed bookings of the slot whose booker's name contains `query` (case-insensitive)."""
+def search_bookings(slot: Slot, query: str, limit: int = 20) -> list[tuple[Booking, int]]:
+    """Confirmed bookings of the slot whose booker's name contains `query` (case-insensitive), with the
+    persons of each already in."""
     words = query.strip()
     if len(words) < 2:
         return []
+    entered = entered_per_booking()
     rows = db.session.execute(
-        select(Booking, CheckIn)
-        .outerjoin(CheckIn, CheckIn.booking_id == Booking.id)
+        select(Booking, func.coalesce(entered.c.n, 0))
+        .outerjoin(entered, entered.c.booking_id == Booking.id)
         .where(
             Booking.slot_id == slot.id,
             Booking.status == BookingStatus.CONFIRMED,
@@ -239,257 +463,4 @@ def search_bookings(slot: Slot, query: str, limit: int = 20) -> list[tuple[Booki
         .order_by(Booking.name)
         .limit(limit)
     ).all()
-    return [(b, c) for b, c in rows]
-
-
-# ---- walk-ins ----------------------------------------------------------------------------------------
-
-
-def seats_left_at_gate(slot: Slot) -> int:
-    """Seats neither booked nor taken by walk-ins, read fresh (negative after an override)."""
-    row = db.session.execute(
-        select(Slot.capacity, Slot.seats_taken, Slot.walk_in_seats).where(Slot.id == slot.id)
-    ).one()
-    return row.capacity - row.seats_taken - row.walk_in_seats
-
-
-def admit_walk_in(
-    user: User,
-    slot: Slot,
-    counts: dict[str, int],
-    *,
-    override: bool = False,
-    client_key: str | None = None,
-    now: datetime | None = None,
-) -> WalkIn:
-    """Visitors without a booking. They take seats of the slot row like an online booking (one
-    conditional UPDATE), so bookings plus walk-ins stay within the slot's capacity unless the factory
-    overrides it; the override is recorded (by whom, when). A replayed `client_key` (an offline phone
-    sending its batch again, or twice at once) gives back the first walk-in and takes no seat."""
-    now = now or utcnow()
-    counts = {k: int(counts.get(k) or 0) for k in ("female", "male", "unspecified", "adults")}
-    if any(v < 0 for v in counts.values()):
-        raise ValidationFailed.on("female", "Les effectifs ne peuvent pas être négatifs.")
-    total = sum(counts.values())
-    if total < 1:
-        raise ValidationFailed.on("female", "Indiquez au moins une personne.")
-    client_key = client_key or None  # an empty key is no key (the UNIQUE column would take it once)
-    locking.begin_write()
-    if client_key:
-        replay = db.session.scalar(select(WalkIn).where(WalkIn.client_key == client_key))
-        if replay is not None:
-            return _replayed_walk_in(replay, slot)
-    walk_in = WalkIn(slot_id=slot.id, admitted_at=now, by_id=user.id, client_key=client_key, **counts)
-    # The row first, the seats after (as for a booking): a twin with the same key loses on UNIQUE
-    # before it takes any seat.
-    try:
-        with db.session.begin_nested():
-            db.session.add(walk_in)
-    except IntegrityError:
-        replay = db.session.scalar(select(WalkIn).where(WalkIn.client_key == client_key))
-        if not client_key or replay is None:
-            raise
-        return _replayed_walk_in(replay, slot)
-    seats = update(Slot).where(Slot.id == slot.id)
-    if not override:
-        seats = seats.where(Slot.seats_taken + Slot.walk_in_seats + total <= Slot.capacity)
-    left_after = db.session.execute(
-        seats.values(walk_in_seats=Slot.walk_in_seats + total)
-        .returning(Slot.capacity - Slot.seats_taken - Slot.walk_in_seats)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if left_after is None:
-        db.session.delete(walk_in)
-        db.session.flush()
-        left = max(seats_left_at_gate(slot), 0)
-        message = (
-            f"Capacité du créneau atteinte : il reste {left} place(s). Cochez « dépasser la capacité » "
-            "pour les faire entrer quand même."
-        )
-        raise Conflict(message, code="slot_full", fields={"female": [message]})
-    walk_in.over_capacity = left_after < 0
-    db.session.flush()
-    db.session.refresh(slot, attribute_names=["seats_taken", "walk_in_seats"])
-    return walk_in
-
-
-def _replayed_walk_in(walk_in: WalkIn, slot: Slot) -> WalkIn:
-    if walk_in.slot_id != slot.id:
-        # Keys are unique across slots: never hand back (or count under) another slot's walk-in.
-        raise Conflict("Cette clé d'envoi a déjà servi pour un autre créneau.", code="client_key_reused")
-    return walk_in
-
-
-# ---- offline -----------------------------------------------------------------------------------------
-
-
-def ticket_digest(token: str) -> str:
-    """What the offline list holds instead of the ticket: a leaked list cannot be turned into tickets."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _list_key(slot: Slot) -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"jou-checkin-list:{slot.id}".encode(), hashlib.sha256).digest()
-
-
-def canonical(payload: dict) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def offline_list(slot: Slot, *, now: datetime | None = None) -> dict:
-    """The slot's valid tickets for checking without the server, signed HMAC-SHA256 with a key derived
-    from the app secret for this slot only; the key is given with the list to the slot's own stewards,
-    whose page verifies the list (WebCrypto) before trusting a copy kept in the phone's storage."""
-    now = now or utcnow()
-    rows = db.session.execute(
-        select(Booking, CheckIn)
-        .outerjoin(CheckIn, CheckIn.booking_id == Booking.id)
-        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
-        .order_by(Booking.id)
-    ).all()
-    payload = {
-        "slot_id": slot.id,
-        "site_id": slot.site_id,
-        "day": slot.day.isoformat(),
-        "generated_at": now.isoformat(),
-        "tickets": [
-            {
-                "digest": ticket_digest(tokens.ticket_token(b)),
-                "booking_id": b.id,
-                "name": b.name,
-                "party_size": b.party_size,
-                "checked_in": c is not None,
-            }
-            for b, c in rows
-        ],
-    }
-    signature = hmac.new(_list_key(slot), canonical(payload), hashlib.sha256).hexdigest()
-    return {"payload": payload, "signature": signature, "key": _list_key(slot).hex(), "alg": "HMAC-SHA256"}
-
-
-def verify_offline_list(slot: Slot, signed: dict) -> bool:
-    expected = hmac.new(_list_key(slot), canonical(signed["payload"]), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signed.get("signature", ""))
-
-
-def merge_offline(user: User, slot: Slot, entries: list[dict], *, device: str | None = None) -> list[dict]:
-    """Check-ins a phone recorded offline: each judged as online, recorded once (the earliest phone to
-    sync keeps its time); a replayed batch answers "already_checked_in" and adds nothing."""
-    now = utcnow()
-    results = []
-    for entry in entries:
-        try:
-            with db.session.begin_nested():
-                answer = check_in(
-                    user,
-                    slot,
-                    entry.get("token") or "",
-                    admitted=entry.get("admitted"),
-                    now=now,
-                    checked_in_at=entry.get("checked_in_at"),
-                    source=CheckInSource.OFFLINE,
-                    device=device,
-                )
-        except ValidationFailed as exc:
-            # One bad entry (e.g. more people than the booking holds now) must not block the phone's
-            # whole batch forever: it is refused alone, with its reason, and the others are recorded.
-            reason = " ".join(m for messages in exc.fields.values() for m in messages) or exc.message
-            answer = Answer(REFUSED, reason, "invalid_entry")
-        results.append(answer.to_dict())
-    return results
-
-
-# ---- attendance --------------------------------------------------------------------------------------
-
-
-def scaled(booking: Booking, admitted: int) -> dict[str, int]:
-    """The booking's breakdown for `admitted` of its party: women and men in proportion (rounded down),
-    the rest (accompanying adults, rounding, unknown) unspecified."""
-    size = booking.party_size
-    female = booking.female * admitted // size
-    male = booking.male * admitted // size
-    return {"female": female, "male": male, "unspecified": admitted - female - male}
-
-
-@dataclass
-class Attendance:
-    female: int = 0
-    male: int = 0
-    unspecified: int = 0
-    booked: int = 0  # people booked (confirmed)
-    checked_in: int = 0  # people admitted on a ticket
-    walk_ins: int = 0
-    reported: AttendanceReport | None = None
-
-    @property
-    def measured_total(self) -> int:
-        return self.female + self.male + self.unspecified
-
-    @property
-    def final(self) -> dict[str, int]:
-        """The figures statistics use: the factory's report when there is one, else the gate's."""
-        source = self.reported or self
-        return {"female": source.female, "male": source.male, "unspecified": source.unspecified}
-
-    @property
-    def final_total(self) -> int:
-        return sum(self.final.values())
-
-    @property
-    def no_show_rate(self) -> float | None:
-        return None if not self.booked else (self.booked - self.checked_in) / self.booked
-
-    def add(self, other: Attendance) -> None:
-        for name in ("female", "male", "unspecified", "booked", "checked_in", "walk_ins"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-def slot_attendance(slot: Slot) -> Attendance:
-    result = Attendance()
-    for booking, checkin in db.session.execute(
-        select(Booking, CheckIn)
-        .outerjoin(CheckIn, CheckIn.booking_id == Booking.id)
-        .where(Booking.slot_id == slot.id, Booking.status == BookingStatus.CONFIRMED)
-    ).all():
-        result.booked += booking.party_size
-        if checkin:
-            result.checked_in += checkin.admitted
-            for key, value in scaled(booking, checkin.admitted).items():
-                setattr(result, key, getattr(result, key) + value)
-    for walk_in in db.session.scalars(select(WalkIn).where(WalkIn.slot_id == slot.id)):
-        result.female += walk_in.female
-        result.male += walk_in.male
-        result.unspecified += walk_in.unspecified + walk_in.adults
-        result.walk_ins += walk_in.persons
-    result.reported = db.session.scalar(select(AttendanceReport).where(AttendanceReport.slot_id == slot.id))
-    return result
-
-
-def site_attendance(site: Site) -> tuple[list[tuple[Slot, Attendance]], Attendance, dict[str, int]]:
-    """Per slot, the sum of the gate's figures, and the sum of the final figures."""
-    per_slot = [(slot, slot_attendance(slot)) for slot in site.slots]
-    total = Attendance()
-    final = {"female": 0, "male": 0, "unspecified": 0}
-    for _slot, att in per_slot:
-        total.add(att)
-        for key, value in att.final.items():
-            final[key] += value
-    return per_slot, total, final
-
-
-def confirm_attendance(user: User, slot: Slot, counts: dict[str, int], note: str = "") -> AttendanceReport:
-    values = {k: int(counts.get(k) or 0) for k in ("female", "male", "unspecified")}
-    if any(v < 0 for v in values.values()):
-        raise ValidationFailed.on("female", "Les effectifs ne peuvent pas être négatifs.")
-    report = db.session.scalar(select(AttendanceReport).where(AttendanceReport.slot_id == slot.id))
-    if report is None:
-        report = AttendanceReport(slot_id=slot.id)
-        db.session.add(report)
-    for key, value in values.items():
-        setattr(report, key, value)
-    report.note = note or ""
-    report.confirmed_at = utcnow()
-    report.confirmed_by_id = user.id
-    db.session.flush()
-    return report
+    return [(b, int(n)) for b, n in rows]

@@ -14,6 +14,8 @@ from core.auth.models import Role
 from core.extensions import db
 from jou.bookings import services as booking_services
 from jou.bookings import tokens
+from jou.checkin import services as checkin_services
+from jou.checkin import walk_ins
 from pmi.transports import services as transport_services
 from tests.factories import PASSWORD, api_token, make_site, make_user
 from tests.plugins.jou import party, slots_of
@@ -68,10 +70,14 @@ def world(app, db_session):
     paris = organiser("paris")
     transport = make_transport(paris)
     stop = transport_services.add_stop(paris, transport.id, stop_data(make_school()))
+    # Factory A's gate has let Y's party and a walk-in in: the undo routes are tried on them.
+    gate_a = public.site.owner
+    checkin = checkin_services.check_in(gate_a, public, tokens.ticket_token(booking_y)).checkin
+    walk_in = walk_ins.admit_walk_in(gate_a, public, {"female": 1})
     db.session.flush()
     args = {"site_id": public.site_id, "slot_id": public.id, "token": "x", "code": "11", "filename": "x",
             "uai": stop.school_uai, "intervention_id": intervention.id, "transport_id": transport.id,
-            "stop_id": stop.id, "programme": "jou"}  # fmt: skip
+            "stop_id": stop.id, "programme": "jou", "checkin_id": checkin.id, "walk_in_id": walk_in.id}  # fmt: skip
     routes = []
     for rule in app.url_map.iter_rules():
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
