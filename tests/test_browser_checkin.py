@@ -179,6 +179,14 @@ def test_a_group_in_two_parts_undo_and_walk_in_taps(page, live_server, ticket):
     expect(answer).to_contain_text("Sortie : 3 pers.")
     expect(page.locator("[data-count='on_site']")).to_have_text("0")
     assert_accessible(page)
+    # A code that is no ticket: refused, and listed for review on the attendance page.
+    page.get_by_label("Code du billet").fill("pas-un-billet")
+    page.get_by_role("button", name="Vérifier").click()
+    expect(answer).to_have_attribute("data-status", "refused")
+    page.get_by_role("link", name="Fréquentation et billets refusés").click()
+    expect(page.locator("[data-refused]")).to_contain_text("Billet non reconnu")
+    expect(page.get_by_text("absents : 0")).to_be_visible()
+    assert_accessible(page)
 
 
 def test_offline_two_phones_scan_the_same_ticket_and_it_counts_once(browser, live_server, ticket):

@@ -70,6 +70,7 @@ def scanner(site_id: int, slot_id: int):
         site=slot.site,
         seats_left=walk_ins.seats_left_at_gate(slot),
         presence=counts.presence([slot.id])[slot.id],
+        site_on_site=counts.site_presence(slot.site)[1].on_site,
         warning=services.day_warning(slot, services.utcnow()),
     )
 

@@ -191,7 +191,7 @@
           gate.querySelector('[data-count="' + name + '"]').textContent = data.slot[name];
         });
         gate.querySelector("[data-seats-left]").textContent = data.seats_left;
-        gate.querySelector("[data-site-counter]").dataset.siteOnSite = data.total.on_site;
+        gate.querySelector("[data-site-on-site]").textContent = data.total.on_site;
       })
       .catch(function () {});
   }
