@@ -22,9 +22,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import audit, locking
 from core.auth.models import User
 from core.auth.permissions import Permission, can, object_rule
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import paris_today
+from core.formatting import count_of, french_date, paris_today
 from core.geography import apply_location, locate, region_of_department, regional_group_for
 from core.geography.models import RegionalGroup
 from core.geography.names import fold
@@ -209,9 +209,72 @@ def _write(intervention: Intervention, prepared: Prepared) -> None:
             apply_location(intervention, locate(venue.get("street") or "", venue["postcode"], venue["city"]))
 
 
-def create_intervention(user: User, data: dict, today: dt.date | None = None) -> Intervention:
-    """Log an intervention (data as InterventionInputSchema loads it)."""
+class DuplicateIntervention(Conflict):
+    """The same intervention is logged already: its id goes with the refusal."""
+
+    code = "duplicate"
+
+    def __init__(self, existing: Intervention):
+        when = french_date(existing.date, with_weekday=False)
+        super().__init__(
+            f"Cette intervention est déjà enregistrée (n° {existing.id}, le {when}) : même date, même lieu, "
+            "mêmes intervenants et mêmes effectifs. S'il s'agit d'une autre séance, confirmez-le.",
+            fields={"second_session": ["Déjà enregistrée : cochez « autre séance » si c'en est une."]},
+        )
+        self.existing_id = existing.id
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"]["existing_id"] = self.existing_id
+        return body
+
+
+def same_record_key(prepared: Prepared) -> tuple:
+    """What makes two interventions the same record: date, place, volunteers and counts."""
+    data = prepared.data
+    venue = data.get("venue") or {}
+    place = ("school", prepared.school.id) if prepared.school is not None else (
+        "venue", (venue.get("name") or "").strip().casefold(), venue.get("postcode") or "")  # fmt: skip
+    counts = (data.get("female", 0), data.get("male", 0), data.get("unspecified", 0))
+    return (data["date"], place, tuple(sorted(v.id for v in prepared.volunteers)), counts)
+
+
+def duplicate_of(prepared: Prepared) -> Intervention | None:
+    """An intervention already logged with the same key, read under a lock on (date, place): two identical
+    requests at once cannot both pass (the second waits, then finds the first)."""
+    key = same_record_key(prepared)
+    locking.lock_key("intervention", repr(key[:2]))
+    data = prepared.data
+    query = select(Intervention).where(
+        Intervention.date == data["date"],
+        Intervention.female == key[3][0],
+        Intervention.male == key[3][1],
+        Intervention.unspecified == key[3][2],
+    )
+    if prepared.school is not None:
+        query = query.where(Intervention.school_id == prepared.school.id)
+    else:
+        query = query.where(Intervention.school_id.is_(None), Intervention.venue_postcode == key[1][2])
+    for candidate in db.session.scalars(query.order_by(Intervention.id)):
+        if prepared.school is None and (candidate.venue_name or "").strip().casefold() != key[1][1]:
+            continue
+        if tuple(sorted(v.id for v in candidate.volunteers)) == key[2]:
+            return candidate
+    return None
+
+
+def create_intervention(
+    user: User, data: dict, today: dt.date | None = None, *, second_session: bool = False
+) -> Intervention:
+    """Log an intervention (data as InterventionInputSchema loads it). One identical to an intervention
+    already logged (same_record_key) is refused (DuplicateIntervention) unless `second_session` says it
+    is another session on the same day."""
+    second_session = bool(data.pop("second_session", False)) or second_session
     prepared = prepare_intervention(user, data, today)
+    if not second_session:
+        existing = duplicate_of(prepared)
+        if existing is not None:
+            raise DuplicateIntervention(existing)
     intervention = Intervention(created_by_id=user.id)
     _write(intervention, prepared)
     db.session.add(intervention)
@@ -460,10 +523,22 @@ class CsvRejected(ValidationFailed):
 @dataclass
 class CsvImportSummary:
     created: list[Intervention] = field(default_factory=list)
+    # Rows already imported: (line, id of the intervention they repeat; None for an earlier row of the file).
+    skipped: list[tuple[int, int | None]] = field(default_factory=list)
     encoding: str = "utf-8"
 
     def __str__(self) -> str:
-        return f"{len(self.created)} interventions importées (fichier {self.encoding})."
+        return f"{self.message()[:-1]} (fichier {self.encoding})."
+
+    def message(self) -> str:
+        text = f"{count_of(len(self.created), 'intervention importée', 'interventions importées')}"
+        if self.skipped:
+            lines = ", ".join(str(line) for line, _ in self.skipped[:20])
+            more = " …" if len(self.skipped) > 20 else ""
+            already = count_of(len(self.skipped), "ligne déjà importée", "lignes déjà importées")
+            plural = "s" if len(self.skipped) > 1 else ""
+            text += f", {already} (ligne{plural} {lines}{more}) : rien d'ajouté pour elles"
+        return f"{text}."
 
 
 def decode_csv(raw: bytes) -> tuple[str, str]:
@@ -557,12 +632,15 @@ def import_csv(user: User, raw: bytes, today: dt.date | None = None) -> CsvImpor
     schema = InterventionInputSchema()
     errors: list[RowError] = []
     prepared: list[Prepared] = []
+    lines: list[int] = []
     for line, row in rows:
         data, problems = _csv_input(row)
         errors += [RowError(line, column, message) for column, message in problems]
         try:
             loaded = schema.load(data)
+            loaded.pop("second_session", None)
             prepared.append(prepare_intervention(user, {**loaded, "volunteer_ids": []}, today))
+            lines.append(line)
         except ValidationFailed as exc:
             errors += _row_errors(line, exc.fields)
         except ValidationError as exc:
@@ -570,7 +648,18 @@ def import_csv(user: User, raw: bytes, today: dt.date | None = None) -> CsvImpor
     if errors:
         raise CsvRejected(f"{len(errors)} erreurs : aucune intervention n'a été importée.", errors)
     summary = CsvImportSummary(encoding=encoding)
-    for item in prepared:
+    seen: dict[tuple, int] = {}
+    fresh: list[Prepared] = []
+    for line, item in zip(lines, prepared, strict=True):
+        # Importing the same file twice (or a row twice) adds nothing: each row is known by its key.
+        key = same_record_key(item)
+        existing = duplicate_of(item)
+        if existing is not None or key in seen:
+            summary.skipped.append((line, existing.id if existing is not None else None))
+            continue
+        seen[key] = line
+        fresh.append(item)
+    for item in fresh:
         intervention = Intervention(created_by_id=user.id)
         _write(intervention, item)
         db.session.add(intervention)

@@ -155,7 +155,7 @@ def intervention_import():
             rows = getattr(exc, "rows", [])
             errors = {"file": [exc.message]}
         else:
-            flash(f"{len(summary.created)} interventions importées.", "success")
+            flash(summary.message(), "success")
             return redirect(url_for("pmi.my_interventions"))
     return render_template("pmi/import.html", errors=errors, rows=rows, columns=services.CSV_COLUMNS), (
         422 if errors else 200
@@ -214,6 +214,8 @@ def _load_form(form: MultiDict) -> dict:
     data.update({key: form[key].strip() for key in COUNT_FIELDS if form.get(key, "").strip()})
     data["levels"] = form.getlist("levels")
     data["volunteer_ids"] = [v for v in form.getlist("volunteer_ids") if v]
+    if form.get("second_session"):
+        data["second_session"] = True
     if form.get("place") == "venue":
         data["venue"] = {key: form.get(f"venue_{key}", "") for key in VENUE_FIELDS}
     else:

@@ -384,7 +384,12 @@ def test_the_cli_imports_a_spreadsheet_all_or_nothing(app, db_session, tmp_path)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["pmi", "import-interventions", str(good), "--email", user.email])
     assert result.exit_code == 0, result.output
-    assert "1 interventions importées" in result.output
+    assert "1 intervention importée (fichier utf-8)" in result.output
     result = runner.invoke(args=["pmi", "import-interventions", str(bad), "--email", user.email])
     assert result.exit_code == 1 and "ligne 2, filles/garcons/non_precise" in result.output
+    assert db_session.query(Intervention).count() == 1
+    # The same file again: nothing added, and the report says which lines it already had.
+    result = runner.invoke(args=["pmi", "import-interventions", str(good), "--email", user.email])
+    assert result.exit_code == 0, result.output
+    assert "0 intervention importée, 1 ligne déjà importée (ligne 2)" in result.output
     assert db_session.query(Intervention).count() == 1

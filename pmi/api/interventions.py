@@ -74,13 +74,18 @@ def list_interventions(args: dict, *, user: User):
 @interventions_blp.alt_response(
     422, schema=ErrorSchema, description="Champs invalides (date future, effectifs…)"
 )
+@interventions_blp.alt_response(
+    409, schema=ErrorSchema, description="`duplicate` : déjà enregistrée (`error.existing_id`)"
+)
 @pmi_members
 @interventions_blp.arguments(InterventionInputSchema)
 def create_intervention(payload: dict, *, user: User):
     """Enregistre une intervention.
 
     `school_uai` ou `venue`, jamais les deux ; l'appelant en fait partie (sauf l'équipe Soce).
-    Effectifs : au moins 1 élève ; au plus 2000 pour un forum, un salon ou l'exposition, 200 sinon."""
+    Effectifs : au moins 1 élève ; au plus 2000 pour un forum, un salon ou l'exposition, 200 sinon.
+    Une intervention identique à une autre déjà enregistrée (même date, même lieu, mêmes intervenants,
+    mêmes effectifs) répond 409 `duplicate` avec `existing_id`, sauf `second_session: true`."""
     return services.create_intervention(user, payload)
 
 

@@ -46,6 +46,10 @@ class InterventionInputSchema(BaseSchema):
     )
     duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=600))
     notes = text(2000, required=False, load_default="")
+    second_session = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Une autre séance identique le même jour (sinon 409 `duplicate`)"},
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def school_or_venue(self, data: dict, **_kw) -> None:
@@ -61,6 +65,7 @@ class InterventionUpdateSchema(InterventionInputSchema):
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("partial", tuple(InterventionInputSchema._declared_fields))
+        kwargs.setdefault("exclude", ("second_session",))  # a change is no new session
         super().__init__(**kwargs)
 
 
