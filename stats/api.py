@@ -35,8 +35,8 @@ class ProgrammeStatsQuerySchema(FiltersSchema):
     measure = fields.String(
         validate=validate.OneOf(MEASURES),
         metadata={
-            "description": "JOU : attended (défaut ; les réservations pour un créneau sans "
-            "fréquentation encore) ou booked"
+            "description": "attended (défaut : ce qui a eu lieu ; JOU : les réservations pour un créneau "
+            "sans fréquentation encore) ; JOU : booked (réservations) ; transports : planned (prévus)"
         },  # fmt: skip
     )
 

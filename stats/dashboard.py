@@ -57,6 +57,15 @@ COUNT_LABELS = {
 # JOU's "visitors" is its headcount's total: shown once, as the total.
 SHOWN_COUNTS = {p: tuple(c for c in counts if c in COUNT_LABELS) for p, counts in DISTINCT_COUNTS.items()}
 MEASURES = {"attended": "Présents (chiffres confirmés)", "booked": "Inscrits (réservations)"}
+# The measures a programme offers on the dashboard, with their labels (its default first).
+PROGRAMME_MEASURES = {
+    "jou": MEASURES,
+    "transports": {
+        "attended": "Effectués (effectifs relevés à bord)",
+        "planned": "Prévus (effectifs annoncés)",
+    },
+}
+ALL_MEASURES = {**MEASURES, **PROGRAMME_MEASURES["transports"]}
 DEFAULT_BY = {"jou": ("region", "sector"), "pmi": ("region", "kind"), "transports": ("region", "campus")}
 MAX_BREAKDOWNS = 6
 
@@ -73,7 +82,7 @@ class DashboardQuery(FiltersSchema):
     by = fields.List(Text(validate=validate.Length(max=60)), load_default=list)
     measure = fields.String(
         load_default="attended",
-        validate=validate.OneOf(tuple(MEASURES), error="Mesure inconnue : présents ou inscrits."),
+        validate=validate.OneOf(tuple(ALL_MEASURES), error="Mesure inconnue : présents, inscrits ou prévus."),
     )
 
     @validates_schema
@@ -233,7 +242,7 @@ class DashboardView:
     def query_args(self, **overrides: Any) -> dict[str, Any]:
         """The view's query string (for links: exports, the other programmes, sharing)."""
         args: dict[str, Any] = {"programme": self.programme, **self.filters, "by": self.by}
-        if self.programme == "jou" and self.measure != "attended":
+        if self.programme in PROGRAMME_MEASURES and self.measure != "attended":
             args["measure"] = self.measure
         args.update(overrides)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
@@ -254,7 +263,7 @@ def build_view(query: dict) -> DashboardView:
     programme, measure = query["programme"], query["measure"]
     filters = {name: query[name] for name in FILTER_NAMES if name in query}
     by = query["by"] or list(DEFAULT_BY[programme])
-    kwargs = {"measure": measure} if programme == "jou" else {}
+    kwargs = {"measure": measure} if programme in PROGRAMME_MEASURES else {}
 
     def run(dims: list[str]) -> StatsResult:
         return queries.compute(programme, by=dims, filters=filters, **kwargs)
@@ -267,7 +276,7 @@ def build_view(query: dict) -> DashboardView:
 
 def year_over_year(programme: str, filters: Mapping[str, Any], measure: str = "attended") -> Breakdown:
     """Every year under the filters other than the year's, with zeros for years between without records."""
-    kwargs = {"measure": measure} if programme == "jou" else {}
+    kwargs = {"measure": measure} if programme in PROGRAMME_MEASURES else {}
     others = {k: v for k, v in filters.items() if k not in PERIODS}
     ydim = canonical(programme, "year")
     asked = filters.get("year") or filters.get("edition")

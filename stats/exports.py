@@ -13,7 +13,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from core.exports import excel_csv
-from stats.dashboard import FILTER_LABELS, MEASURES, PROGRAMME_LABELS, Breakdown, DashboardView, Table
+from stats.dashboard import (
+    FILTER_LABELS,
+    PROGRAMME_LABELS,
+    PROGRAMME_MEASURES,
+    Breakdown,
+    DashboardView,
+    Table,
+)
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NUMBER_FORMATS = {"int": "#,##0", "share": "0.0%", "change": "+0.0%;-0.0%;0.0%"}
@@ -123,8 +130,8 @@ def to_xlsx(view: DashboardView, filter_values: dict[str, str]) -> bytes:
 def _write_summary(sheet: Worksheet, view: DashboardView, filter_values: dict[str, str]) -> None:
     bold = Font(bold=True)
     lines: list[tuple[str, Any, str]] = [("Programme", PROGRAMME_LABELS[view.programme], "text")]
-    if view.programme == "jou":
-        lines.append(("Mesure", MEASURES[view.measure], "text"))
+    if view.programme in PROGRAMME_MEASURES:
+        lines.append(("Mesure", PROGRAMME_MEASURES[view.programme][view.measure], "text"))
     lines += [(FILTER_LABELS.get(name, name), value, "text") for name, value in filter_values.items()]
     if not filter_values:
         lines.append(("Filtres", "aucun (toutes les données)", "text"))

@@ -17,8 +17,9 @@ What is counted (girls/women = `female`, boys/men = `male`, `unspecified`; total
   Region, department and GR are those of the place; the académie is the school's (none for a venue).
   By `volunteer` each volunteer's row holds every intervention they took part in, and by `level` an
   intervention of two levels is in both rows: such rows overlap, the totals count each intervention once.
-- **transports** — the campus buses that are not cancelled; pupils are the stops' actual counts once
-  recorded, the planned ones otherwise (as pmi.transports.services.stats). `transports`; `schools`:
+- **transports** — `measure="attended"` (the default): the campus buses that went (status done: their
+  actual counts were recorded), pupils as counted on board; `measure="planned"`: the buses not cancelled,
+  with their planned counts (what the organisers expect, never published as done). `transports`; `schools`:
   distinct schools picked up. `region` is the region of the schools: a bus through two regions is in both
   rows. Teachers are not pupils and are left out of the headcount.
 - **jou** — the visit slots of the participating factories (approved sites). `measure="attended"` (the
@@ -69,7 +70,10 @@ from stats.result import DISTINCT_COUNTS, PROGRAMMES, Headcount, StatsResult
 
 __all__ = ["DIMENSIONS", "FILTERS", "MEASURES", "compute"]
 
-MEASURES = ("attended", "booked")
+MEASURES = ("attended", "booked", "planned")
+# What each programme can measure: what happened (`attended`, the default), and for JOU the bookings, for
+# the transports the buses planned (not cancelled) with their planned counts.
+MEASURES_OF = {"jou": ("attended", "booked"), "pmi": ("attended",), "transports": ("attended", "planned")}
 # Stateless, so built once: compute() runs for each chart of a page (a schema deep-copies its fields).
 FILTERS_SCHEMA = FiltersSchema()
 
@@ -90,10 +94,12 @@ def compute(
     errors: dict[str, list[str]] = {}
     names = _dimension_names(programme, by, errors)
     values, echo = _filter_values(programme, filters or {}, errors)
-    if programme == "jou" and measure not in MEASURES:
-        errors.setdefault("measure", []).append("Mesure inconnue (possibles : attended, booked).")
-    elif programme != "jou" and measure != "attended":
-        errors.setdefault("measure", []).append("La mesure (attended ou booked) ne s'applique qu'aux JOU.")
+    if measure not in MEASURES_OF[programme]:
+        possible = ", ".join(MEASURES_OF[programme])
+        what = "Mesure inconnue" if measure not in MEASURES else f"La mesure « {measure} » ne s'applique pas"
+        errors.setdefault("measure", []).append(
+            f"{what} aux chiffres {PROGRAMME_LABELS[programme]} (possibles : {possible})."
+        )
     if errors:
         raise ValidationFailed(fields=errors)
 
@@ -356,13 +362,19 @@ def _pmi(values: dict[str, Any], _measure: str) -> Plan:
 # -- transports
 
 
-def _transports(values: dict[str, Any], _measure: str) -> Plan:
+def _transports(values: dict[str, Any], measure: str) -> Plan:
     from pmi.models import School
     from pmi.transports.models import Transport, TransportStatus, TransportStop
 
     stop = TransportStop
     where, filter_joins = _filters("transports", values)
-    where.insert(0, Transport.status != TransportStatus.CANCELLED.value)
+    if measure == "planned":
+        where.insert(0, Transport.status != TransportStatus.CANCELLED.value)
+        sums = {name: getattr(stop, name) for name in HEADCOUNT}
+    else:
+        # What happened: the buses that went (actual counts recorded), with the counts taken on board.
+        where.insert(0, Transport.status == TransportStatus.DONE.value)
+        sums = {name: func.coalesce(getattr(stop, f"actual_{name}"), 0) for name in HEADCOUNT}
 
     def source(stmt: Select, joins: set[str]) -> Select:
         # Outer join: a bus without stops yet is still a transport (with no pupils).
@@ -374,7 +386,7 @@ def _transports(values: dict[str, Any], _measure: str) -> Plan:
     return Plan(
         programme="transports",
         source=source,
-        sums=stop.counted(),
+        sums=sums,
         distinct={"transports": (Transport.id, set()), "schools": (stop.school_id, set())},
         # A transport through two regions is in both rows, but what is summed is its stops, each in one
         # region: the sums still add up, only the distinct count of transports overlaps.

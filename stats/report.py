@@ -89,13 +89,20 @@ def _kinds_sentence(kinds: Sequence[Headcount]) -> str:
     return "Parmi elles : " + _join([text for *_, text in sorted(counted)]) + "."
 
 
-def pmi_text(year: int, pmi: Headcount, kinds: Sequence[Headcount], transports: Headcount) -> str:
+def pmi_text(
+    year: int, pmi: Headcount, kinds: Sequence[Headcount], transports: Headcount, planned: int = 0
+) -> str:
     """The PMI paragraph of a calendar year, from the year's totals, its totals by kind of intervention and
-    the campus transports' totals."""
+    the totals of the campus transports that went (`planned`: how many more are planned, not counted)."""
     sentences = [_pmi_sentence(year, pmi)]
     if pmi.counts.get("interventions", 0):
         sentences.append(_kinds_sentence(kinds))
     sentences.append(_transports_sentence(transports))
+    if planned:
+        sentences.append(
+            f"{plural(planned, 'autre transport')} {_verb(planned, 'est prévu', 'sont prévus')} : "
+            f"{_verb(planned, 'il sera compté', 'ils seront comptés')} une fois les effectifs relevés à bord."
+        )
     return " ".join(s for s in sentences if s)
 
 
@@ -171,7 +178,9 @@ def pmi_paragraph(year: int) -> str:
     pmi = compute("pmi", filters={"year": year})
     kinds = compute("pmi", by=["kind"], filters={"year": year})
     transports = compute("transports", filters={"year": year})
-    return pmi_text(year, pmi.totals, kinds.rows, transports.totals)
+    planned = compute("transports", filters={"year": year}, measure="planned")
+    later = planned.totals.counts.get("transports", 0) - transports.totals.counts.get("transports", 0)
+    return pmi_text(year, pmi.totals, kinds.rows, transports.totals, max(later, 0))
 
 
 def jou_paragraph(year: int, measure: str = "attended") -> str:

@@ -27,7 +27,7 @@ def labels() -> dict:
         "DIMENSION_LABELS": dashboard.DIMENSION_LABELS,
         "FILTER_LABELS": dashboard.FILTER_LABELS,
         "PEOPLE": dashboard.PEOPLE,
-        "MEASURES": dashboard.MEASURES,
+        "PROGRAMME_MEASURES": dashboard.PROGRAMME_MEASURES,
         "DIMENSIONS": DIMENSIONS,
         "FILTERS": FILTERS,
         "change": dashboard.change,

@@ -143,11 +143,18 @@ def test_transports_actuals_regions_and_distinct_schools(db_session):
     transport_services.add_stop(paris, cancelled.id, stop_data(away))
     cancelled.status = "cancelled"
 
+    # What happened: only the bus that went (actual counts recorded), as counted on board; its stop
+    # without actual counts adds nobody.
     t = compute("transports", filters={"year": 2024}).totals
-    assert (t.counts["transports"], t.counts["schools"], t.female, t.male, t.unspecified) == (3, 3, 22, 25, 3)
-    regions = compute("transports", by=["region"], filters={"year": 2024})
+    assert (t.counts["transports"], t.counts["schools"], t.female, t.male, t.unspecified) == (1, 2, 6, 7, 1)
+    # What is planned: every bus not cancelled, with its planned counts.
+    t = compute("transports", filters={"year": 2024}, measure="planned").totals
+    assert (t.counts["transports"], t.counts["schools"], t.female, t.male, t.unspecified) == (3, 3, 24, 26, 2)
+    with pytest.raises(ValidationFailed):
+        compute("transports", filters={"year": 2024}, measure="booked")
+    regions = compute("transports", by=["region"], filters={"year": 2024}, measure="planned")
     assert {r.dims["region"]: (r.counts["transports"], r.counts["schools"], r.total) for r in regions.rows} == {
-        "11": (2, 2, 40), "24": (1, 1, 10), None: (1, 0, 0),
+        "11": (2, 2, 42), "24": (1, 1, 10), None: (1, 0, 0),
     }  # fmt: skip
     assert [r.labels["region"] for r in regions.rows] == [
         "Centre-Val de Loire",
@@ -155,7 +162,7 @@ def test_transports_actuals_regions_and_distinct_schools(db_session):
         "Région inconnue",
     ]
     assert regions.rows[-1].female_share is None  # nobody's gender known: no share, not a division by zero
-    campuses = compute("transports", by=["campus"], filters={"year": 2024, "region": "24"})
+    campuses = compute("transports", by=["campus"], filters={"year": 2024, "region": "24"}, measure="planned")
     assert [(r.dims["campus"], r.total) for r in campuses.rows] == [("paris", 10)]
     assert campuses.rows[0].labels["campus"] == "Campus Arts et Métiers de Paris"
     assert compute("transports", filters={"year": 2023}).totals.counts["transports"] == 0
@@ -257,7 +264,8 @@ def test_jou_day_region_sector(jou_world):
         ("pmi", {"filters": {"gr": "atlantide"}}, "gr", "Groupe régional inconnu."),
         ("jou", {"filters": {"year": 2025, "edition": 2026}}, "edition", "Contredit"),
         ("jou", {"measure": "guessed"}, "measure", "Mesure inconnue"),
-        ("pmi", {"measure": "booked"}, "measure", "ne s'applique qu'aux JOU"),
+        ("pmi", {"measure": "booked"}, "measure", "« booked » ne s'applique pas aux chiffres PMI"),
+        ("transports", {"measure": "booked"}, "measure", "(possibles : attended, planned)"),
     ],
 )
 def test_bad_input_is_refused_by_field_in_french(db_session, programme, kwargs, field, message):
