@@ -113,6 +113,10 @@ def load_intervention(user: User | None, intervention_id: int, *, edit: bool = F
 # ---------------------------------------------------------------------------------------------- rules
 
 
+# Before this, a date is a typo (1990 for 2019), not a record of the programme.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+
 @dataclass
 class Prepared:
     """An intervention's input once checked: ready to be written."""
@@ -132,6 +136,10 @@ def prepare_intervention(user: User, data: dict, today: dt.date | None = None) -
 
     if data["date"] > today:
         refuse("date", "La date ne peut pas être dans le futur.")
+    elif data["date"] < EARLIEST_DATE:
+        refuse(
+            "date", f"Date trop ancienne : les interventions enregistrées commencent en {EARLIEST_DATE.year}."
+        )
     total = data.get("female", 0) + data.get("male", 0) + data.get("unspecified", 0)
     limit = max_pupils(data["kind"])
     if total <= 0:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.extensions import db
+from core.formatting import paris_today
 from jou.bookings import services as booking_services
 from jou.bookings import tickets, tokens
 from jou.checkin.models import CheckIn, WalkIn
@@ -166,10 +168,14 @@ def test_scanner_page_and_its_json_calls(client, gate):
     assert sync["results"][0]["status"] == "already_checked_in"
     walk = client.post(f"/mes-sites/{site_id}/creneaux/{slot_id}/sans-reservation", data={"female": "2"})
     assert walk.status_code == 302
-    confirm = client.post(
-        f"/mes-sites/{site_id}/creneaux/{slot_id}/frequentation",
-        data={"female": "3", "male": "1", "unspecified": "1", "note": ""},
+    figures = {"female": "3", "male": "1", "unspecified": "1", "note": ""}
+    early = client.post(
+        f"/mes-sites/{site_id}/creneaux/{slot_id}/frequentation", data=figures, follow_redirects=True
     )
+    assert "La visite n&#39;a pas encore eu lieu" in early.text  # the slot is a month ahead
+    gate["public"].day = paris_today() - timedelta(days=1)  # now it is over
+    db.session.commit()
+    confirm = client.post(f"/mes-sites/{site_id}/creneaux/{slot_id}/frequentation", data=figures)
     assert confirm.status_code == 302
     report = client.get(f"/mes-sites/{site_id}/frequentation")
     assert report.status_code == 200 and "Confirmé : 3 F" in report.text

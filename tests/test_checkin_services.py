@@ -264,11 +264,17 @@ def test_school_class_adults_count_as_unspecified(gate):
 def test_confirmed_figures_replace_the_gate_count_and_keep_the_scans(gate):
     slot = gate["public"]
     services.check_in(gate["owner"], slot, token(gate["booking"]))
-    gate_counts.confirm_attendance(gate["owner"], slot, {"female": 3, "male": 2, "unspecified": 0}, "compté")
+    after = datetime.combine(slot.day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=20)
+    with pytest.raises(ValidationFailed) as early:  # the visit is to come: nothing to confirm yet
+        gate_counts.confirm_attendance(gate["owner"], slot, {"female": 3})
+    assert "pas encore eu lieu" in early.value.fields["female"][0]
+    gate_counts.confirm_attendance(
+        gate["owner"], slot, {"female": 3, "male": 2, "unspecified": 0}, "compté", now=after
+    )
     per_slot, total, final = gate_counts.site_attendance(slot.site)
     att = dict(per_slot)[slot]
     assert att.final == {"female": 3, "male": 2, "unspecified": 0}
     assert (att.female, att.male, att.unspecified) == (2, 1, 1)  # raw scans untouched
     assert final["female"] == 3
-    gate_counts.confirm_attendance(gate["owner"], slot, {"female": 4})
+    gate_counts.confirm_attendance(gate["owner"], slot, {"female": 4}, now=after)
     assert gate_counts.slot_attendance(slot).final == {"female": 4, "male": 0, "unspecified": 0}

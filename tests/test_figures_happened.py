@@ -38,3 +38,16 @@ def test_a_planned_bus_is_not_published_as_done(client, db_session):
         page = client.get(f"/chiffres?year={past.year}").text
         assert "1 transport organisé par les Groupes Régionaux a permis à 42 lycéens" in page
         assert "1 autre transport est prévu : il sera compté une fois les effectifs relevés à bord." in page
+
+
+def test_an_intervention_before_the_programme_is_a_typo(client, db_session):
+    from tests.factories import api_token
+    from tests.plugins.pmi import make_volunteer
+
+    user, _ = make_volunteer()
+    school = make_school()
+    body = {"date": "1990-01-01", "kind": "class_talk", "school_uai": school.uai, "female": 10,
+            "duration_minutes": 60}  # fmt: skip
+    response = client.post("/api/v1/interventions", json=body, headers=api_token(client, user.email))
+    assert response.status_code == 422
+    assert "trop ancienne" in response.get_json()["error"]["fields"]["date"][0]

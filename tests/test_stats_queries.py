@@ -192,7 +192,10 @@ def jou_world(db_session):
     gate_services.check_in(owner, public, tokens.ticket_token(four), admitted=3)
     walk_ins.admit_walk_in(owner, public, {"female": 1, "adults": 1})
     # Site A's school slot: the factory confirmed its figures.
-    gate_counts.confirm_attendance(owner, school, {"female": 10, "male": 9, "unspecified": 4})
+    after_visit = dt.datetime.combine(school.day, dt.time(20), tzinfo=dt.UTC)
+    gate_counts.confirm_attendance(
+        owner, school, {"female": 10, "male": 9, "unspecified": 4}, now=after_visit
+    )
     return {
         "edition": edition,
         "public": public,

@@ -218,10 +218,18 @@ def test_stop_api_patch_records_actual_counts_and_delete_frees_seats(client, hea
     url = f"/api/v1/transports/{transport.id}/stops"
     stop = client.post(url, json={"school_uai": make_school().uai, "pickup_time": "08:10", "female": 12,
                                   "male": 10, "teachers": 2}, headers=headers).get_json()  # fmt: skip
-    response = client.patch(
-        f"{url}/{stop['id']}", json={"actual_female": 11, "actual_male": 9}, headers=headers
+    actuals = {"actual_female": 11, "actual_male": 9}
+    # Before the trip, actual counts cannot be entered: they would count as happened.
+    early = client.patch(f"{url}/{stop['id']}", json=actuals, headers=headers)
+    assert (
+        early.status_code == 422
+        and "pas encore eu lieu" in early.get_json()["error"]["fields"]["actual_female"][0]
     )
+    transport.date = paris_today() - dt.timedelta(days=1)  # the trip is over
+    db.session.commit()
+    response = client.patch(f"{url}/{stop['id']}", json=actuals, headers=headers)
     assert response.status_code == 200, response.get_json()
+    assert db.session.get(Transport, transport.id).status == "done"
     body = response.get_json()
     assert (body["female"], body["actual_female"], body["actual_teachers"], body["actual_pupils"]) == (
         12,
@@ -362,6 +370,10 @@ def test_actual_counts_page_keeps_planned_counts(client, paris_org, trip):
         ]
     }
     data |= {f"{name}_{second.id}": 0 for name in services.ACTUAL_FIELDS}
+    early = client.post(f"/pmi/transports/{trip.id}/bilan", data=data)
+    assert early.status_code == 422 and "pas encore eu lieu" in early.text  # the trip is to come
+    trip.date = paris_today() - dt.timedelta(days=1)
+    db.session.commit()
     response = client.post(f"/pmi/transports/{trip.id}/bilan", data=data)
     assert response.status_code == 302
     db.session.expire_all()
@@ -393,7 +405,7 @@ def test_stats_group_by_gr_campus_and_region(client, paris_org):
     stop = services.add_stop(
         alsace, t2.id, stop_data(paris_school, female=5, male=5, unspecified=0, teachers=0)
     )
-    services.update_stop(alsace, t2.id, stop.id, {"actual_female": 3, "actual_male": 5})
+    services.update_stop(alsace, t2.id, stop.id, {"actual_female": 3, "actual_male": 5}, today=SOON)
     cancelled = make_transport(paris_org, campus="lille", seats=30, cost=Decimal("999"))
     services.update_transport(paris_org, cancelled, {"status": "cancelled"})
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from core.auth.models import User
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.formatting import french_date
 from core.models import HEADCOUNT, utcnow
+from jou.bookings.calendar import site_zone
 from jou.bookings.models import Booking, BookingStatus
 from jou.checkin.models import AttendanceReport, CheckIn, Direction, WalkIn
 from jou.models import Site, Slot
@@ -126,10 +129,20 @@ def site_attendance(site: Site) -> tuple[list[tuple[Slot, Attendance]], Attendan
     return per_slot, total, final
 
 
-def confirm_attendance(user: User, slot: Slot, counts: dict[str, int], note: str = "") -> AttendanceReport:
+def confirm_attendance(
+    user: User, slot: Slot, counts: dict[str, int], note: str = "", *, now: datetime | None = None
+) -> AttendanceReport:
+    """The factory's figures of a slot, from the slot's day on (in the site's own time zone): figures of a
+    visit that has not happened yet would be counted as happened."""
     values = {k: int(counts.get(k) or 0) for k in HEADCOUNT}
     if any(v < 0 for v in values.values()):
         raise ValidationFailed.on("female", "Les effectifs ne peuvent pas être négatifs.")
+    local_today = (now or utcnow()).astimezone(site_zone(slot.site)).date()
+    if local_today < slot.day:
+        raise ValidationFailed.on(
+            "female",
+            f"La visite n'a pas encore eu lieu : les chiffres se saisissent à partir du {french_date(slot.day)}.",
+        )
     report = db.session.scalar(select(AttendanceReport).where(AttendanceReport.slot_id == slot.id))
     if report is None:
         report = AttendanceReport(slot_id=slot.id)

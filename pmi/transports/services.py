@@ -36,6 +36,7 @@ from core.auth.models import User
 from core.auth.permissions import Permission, can
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.formatting import french_date
 from core.geography import region_name
 from core.geography.models import RegionalGroup
 from core.models import HeadcountSums, headcount_sums
@@ -263,10 +264,25 @@ def _stop_of(transport: Transport, stop_id: int) -> TransportStop:
     return stop
 
 
-def update_stop(user: User, transport_id: int, stop_id: int, changes: dict) -> TransportStop:
+def _check_happened(transport: Transport, today: dt.date | None = None) -> None:
+    """Actual counts are for a trip that happened: refused before its day."""
+    if transport.date > (today or paris_today()):
+        raise ValidationFailed.on(
+            "actual_female",
+            "Le transport n'a pas encore eu lieu : les effectifs réels se saisissent à partir du "
+            f"{french_date(transport.date)}.",
+        )
+
+
+def update_stop(
+    user: User, transport_id: int, stop_id: int, changes: dict, today: dt.date | None = None
+) -> TransportStop:
     """Change a stop (school, time, planned or actual counts); the difference in seats is taken or given
-    back atomically."""
+    back atomically. Actual counts mark the transport done (from its day on only)."""
     transport = locked_transport(user, transport_id)
+    actuals = any(changes.get(name) is not None for name in ACTUAL_FIELDS)
+    if actuals:
+        _check_happened(transport, today)
     stop = _stop_of(transport, stop_id)
     if "school_uai" in changes:
         stop.school_id = _school(changes["school_uai"]).id
@@ -283,6 +299,8 @@ def update_stop(user: User, transport_id: int, stop_id: int, changes: dict) -> T
         for name in ACTUAL_FIELDS:
             if getattr(stop, name) is None:
                 setattr(stop, name, 0)
+    if actuals and transport.status != TransportStatus.CANCELLED:
+        transport.status = TransportStatus.DONE.value
     db.session.flush()
     return stop
 
@@ -306,10 +324,13 @@ def delete_stop(user: User, transport_id: int, stop_id: int) -> None:
     db.session.expire(transport, ["stops"])
 
 
-def record_actuals(user: User, transport_id: int, counts: dict[int, dict]) -> Transport:
+def record_actuals(
+    user: User, transport_id: int, counts: dict[int, dict], today: dt.date | None = None
+) -> Transport:
     """After the trip: the actual counts of each stop ({stop_id: {actual_female, …}}); the planned counts
     stay as they were. The transport is marked done."""
     transport = locked_transport(user, transport_id)
+    _check_happened(transport, today)
     db.session.expire(transport, ["stops"])  # the stops as committed, read under the lock
     stops = {stop.id: stop for stop in transport.stops}
     for stop_id, values in counts.items():

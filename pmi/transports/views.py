@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from core.auth.access import require
 from core.auth.models import User
 from core.auth.permissions import Permission, can
-from core.errors import AppError
+from core.errors import AppError, ValidationFailed
 from core.exports import attachment
 from core.geography.groups import regional_groups
 from core.inputs import load_form, page_errors
@@ -173,9 +173,14 @@ def transport_actuals(transport_id: int):
                     values[name] = number
             counts[stop.id] = values
         if not errors:
-            services.record_actuals(user, transport_id, counts)
-            flash("Effectifs réels enregistrés.", "success")
-            return redirect(url_for("transports.transport_detail", transport_id=transport_id))
+            try:
+                with attempt():
+                    services.record_actuals(user, transport_id, counts)
+            except ValidationFailed as exc:
+                errors["_form"] = [message for messages in exc.fields.values() for message in messages]
+            else:
+                flash("Effectifs réels enregistrés.", "success")
+                return redirect(url_for("transports.transport_detail", transport_id=transport_id))
     return render_template("pmi/transports/actuals.html", transport=transport, errors=errors), (
         422 if errors else 200
     )
