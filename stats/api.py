@@ -16,7 +16,7 @@ from core.api import ErrorSchema, api_blueprint
 from core.auth.access import require
 from core.auth.permissions import Permission
 from core.validation import BaseSchema
-from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema
+from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema, overlaps
 from stats.queries import MEASURES, compute
 from stats.result import StatsResult
 
@@ -83,8 +83,14 @@ class StatsAnswerSchema(BaseSchema):
     programme = fields.String()
     filters = fields.Dict(metadata={"description": "Les filtres appliqués, tels que compris"})
     by = fields.List(fields.String())
-    measure = fields.String(metadata={"description": "JOU seulement"})
+    measure = fields.String(metadata={"description": "JOU et transports : la mesure des chiffres"})
     rows = fields.List(fields.Nested(HeadcountSchema), metadata={"description": "Vide sans `by`"})
+    overlapping = fields.Boolean(
+        metadata={
+            "description": "Une donnée dans plusieurs lignes (niveaux, intervenants) : ne pas les additionner"
+        }
+    )
+    overlap_note = fields.String(allow_none=True)
     totals = fields.Nested(HeadcountSchema)
 
 
@@ -118,6 +124,13 @@ def answer(result: StatsResult) -> dict:
     body = result.to_dict()
     for row, out in zip(result.rows, body["rows"], strict=True):
         out["labels"] = row.labels
+    # A record in several rows (an intervention of two levels): the rows add up to more than the totals,
+    # which count each record once. Said, so that nobody sums the rows.
+    why = overlaps(result.programme, result.by)
+    body["overlapping"] = bool(why)
+    body["overlap_note"] = (
+        f"Les lignes se recouvrent : {why} ; les totaux comptent chacun une fois." if why else None
+    )
     return body
 
 

@@ -109,7 +109,7 @@ def compute(
     rows = [_headcount(programme, dict(zip(names, key, strict=True)), sums) for key, sums in grouped.items()]
     _label_and_sort(rows, names, dims)
     return StatsResult(programme, echo, names, rows, _headcount(programme, {}, total),
-                       measure if programme == "jou" else None)  # fmt: skip
+                       measure if len(MEASURES_OF[programme]) > 1 else None)  # fmt: skip
 
 
 # ---- input -----------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class StatsResult:
     by: list[str]
     rows: list[Headcount]
     totals: Headcount
-    measure: str | None = None  # jou only: "attended" or "booked"
+    measure: str | None = None  # jou ("attended" or "booked") and transports ("attended" or "planned")
 
     def to_dict(self) -> dict[str, Any]:
         answer = {

@@ -117,3 +117,16 @@ def test_openapi_documents_the_endpoint(client, db_session):
     assert {"by", "measure", "year", "school_year", "region", "gr", "volunteer"} <= set(parameters)
     assert "by=region,gr" in parameters["by"]["description"]
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
+
+
+def test_rows_that_overlap_are_flagged_and_the_totals_count_each_record_once(client, db_session):
+    alice, _ = make_volunteer("paris", name="Alice")
+    school = make_school("75", "11")
+    log(alice, school, female=10, male=10, levels=["3e", "2nde"], date=dt.date(2024, 5, 2))
+    log(alice, school, female=5, male=5, levels=["3e"], date=dt.date(2024, 6, 2))
+    body = client.get("/api/v1/stats/pmi?year=2024&by=level").get_json()
+    assert body["overlapping"] is True and "plusieurs niveaux" in body["overlap_note"]
+    assert sum(row["total"] for row in body["rows"]) == 50 and body["totals"]["total"] == 30
+    plain = client.get("/api/v1/stats/pmi?year=2024&by=region").get_json()
+    assert plain["overlapping"] is False and plain["overlap_note"] is None
+    assert sum(row["total"] for row in plain["rows"]) == plain["totals"]["total"] == 30
