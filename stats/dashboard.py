@@ -14,7 +14,7 @@ from typing import Any
 from flask import url_for
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.formatting import paris_today
+from core.formatting import french_percent, paris_today
 from core.validation import Text, form_data
 from stats import queries
 from stats.dimensions import (
@@ -144,6 +144,9 @@ class Breakdown:
     key: str  # the `by` value of the URL: "region" or "region,kind"
     dims: list[str]
     result: StatsResult
+    # Year over year: per year, (records whose figures are entered, records expected) — see
+    # stats.queries.reported; empty when the figures are complete by nature.
+    reported: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -176,6 +179,8 @@ class Breakdown:
         columns += [Column(COUNT_LABELS.get(c, c), "int") for c in SHOWN_COUNTS[programme]]
         if with_changes:
             columns.append(Column("Évolution", "change"))
+            if self.reported:
+                columns.append(Column("Chiffres saisis", "share"))
 
         def values(row: Headcount, labels: list[str]) -> list[Any]:
             counts = [row.counts.get(c, 0) for c in SHOWN_COUNTS[programme]]
@@ -185,13 +190,31 @@ class Breakdown:
         for row in self.rows:
             line = values(row, [self.label(row, d) for d in self.dims])
             if with_changes:
-                line.append(change(row.total, previous.total) if previous is not None else None)
+                line += self.year_change(row, previous)
                 previous = row
             rows.append(line)
         total = values(self.result.totals, ["Total"] + [""] * (len(self.dims) - 1))
         if with_changes:
-            total.append(None)
+            total += [None] * (2 if self.reported else 1)
         return Table(columns, rows, total)
+
+    def year_change(self, row: Headcount, previous: Headcount | None) -> list[Any]:
+        """The change from the year before, and the share of the year's figures entered. A year whose
+        figures are not entered yet (or the year before it) is "pas encore saisi", never a -100 %."""
+        if not self.reported:
+            return [change(row.total, previous.total) if previous is not None else None]
+        done, expected = self.reported.get(row.dims.get(self.dims[0]), (0, 0))
+        share = done / expected if expected else None
+        before = (
+            self.reported.get(previous.dims.get(self.dims[0]), (0, 0)) if previous is not None else (0, 0)
+        )
+        if expected and done < expected:
+            shown: Any = f"pas encore saisi ({french_percent(share)} saisis)" if done else "pas encore saisi"
+        elif previous is None or (before[1] and before[0] < before[1]):
+            shown = None
+        else:
+            shown = change(row.total, previous.total)
+        return [shown, share]
 
 
 def change(current: int, previous: int) -> float | None:
@@ -216,6 +239,14 @@ class DashboardView:
     @property
     def totals(self) -> Headcount:
         return self.result.totals
+
+    def change_from_last_year(self) -> Any:
+        """The change shown beside the totals: as the year-over-year table says it."""
+        dim = self.years.dims[0]
+        current = next((r for r in self.years.rows if r.dims.get(dim) == self.year), None)
+        if current is None or self.previous is None:
+            return change(self.totals.total, self.previous.total if self.previous else 0)
+        return self.years.year_change(current, self.previous)[0]
 
     @property
     def previous(self) -> Headcount | None:
@@ -280,9 +311,8 @@ def year_over_year(programme: str, filters: Mapping[str, Any], measure: str = "a
     others = {k: v for k, v in filters.items() if k not in PERIODS}
     ydim = canonical(programme, "year")
     asked = filters.get("year") or filters.get("edition")
-    return Breakdown(
-        ydim, [ydim], fill_years(queries.compute(programme, by=[ydim], filters=others, **kwargs), ydim, asked)
-    )
+    result = fill_years(queries.compute(programme, by=[ydim], filters=others, **kwargs), ydim, asked)
+    return Breakdown(ydim, [ydim], result, queries.reported(programme, measure))
 
 
 def rows_with_records(years: Breakdown) -> list[Headcount]:

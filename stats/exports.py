@@ -56,6 +56,8 @@ def csv_cell(value: Any, kind: str) -> str:
     in a column whose header says (%); no share (no denominator) is an empty cell."""
     if value is None:
         return ""
+    if isinstance(value, str):  # "pas encore saisi" in a change column
+        return value
     if kind in ("share", "change"):
         return f"{value * 100:.1f}".replace(".", ",")
     return str(value)

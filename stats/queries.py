@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import case, func, literal, literal_column, null, select, union_all
+from sqlalchemy import case, func, literal, literal_column, null, select, union, union_all
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -524,3 +524,43 @@ PLANS: dict[str, Callable[[dict[str, Any], str], Plan]] = {
     "transports": _transports,
     "jou": _jou,
 }
+
+
+# -- completeness
+
+
+def reported(programme: str, measure: str = "attended") -> dict[int, tuple[int, int]]:
+    """Per year, (records whose figures are entered, records expected): for JOU's attended measure the
+    slots of participating sites with an attendance report or gate counts; for the transports that went,
+    the buses not cancelled that are done. Empty for what is complete by nature (PMI interventions are
+    logged once they happened; bookings and plans are what they are)."""
+    if programme == "transports" and measure == "attended":
+        from pmi.transports.models import Transport, TransportStatus
+
+        year = func.extract("year", Transport.date)
+        rows = db.session.execute(
+            select(year, func.count(Transport.id), func.count(Transport.id).filter(
+                Transport.status == TransportStatus.DONE.value))
+            .where(Transport.status != TransportStatus.CANCELLED.value)
+            .group_by(year)
+        ).all()  # fmt: skip
+        return {int(y): (int(done), int(n)) for y, n, done in rows}
+    if programme == "jou" and measure == "attended":
+        from jou.checkin.models import AttendanceReport, CheckIn, WalkIn
+        from jou.models import Edition, Site, SiteStatus, Slot
+
+        counted = union(
+            select(AttendanceReport.slot_id.label("slot_id")),
+            select(CheckIn.slot_id).where(CheckIn.undone_at.is_(None)),
+            select(WalkIn.slot_id).where(WalkIn.undone_at.is_(None)),
+        ).subquery()
+        rows = db.session.execute(
+            select(Edition.year, func.count(Slot.id), func.count(counted.c.slot_id))
+            .join(Site, Site.id == Slot.site_id)
+            .join(Edition, Edition.id == Site.edition_id)
+            .outerjoin(counted, counted.c.slot_id == Slot.id)
+            .where(Site.status == SiteStatus.APPROVED.value)
+            .group_by(Edition.year)
+        ).all()
+        return {int(y): (int(done), int(n)) for y, n, done in rows}
+    return {}

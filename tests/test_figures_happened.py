@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.auth.models import Role
 from core.formatting import paris_today
 from pmi.transports import services as transport_services
+from tests.factories import login, make_user
 from tests.plugins.pmi import make_school, organiser, stop_data, transport_data
 
 
@@ -51,3 +53,29 @@ def test_an_intervention_before_the_programme_is_a_typo(client, db_session):
     response = client.post("/api/v1/interventions", json=body, headers=api_token(client, user.email))
     assert response.status_code == 422
     assert "trop ancienne" in response.get_json()["error"]["fields"]["date"][0]
+
+
+def test_a_year_not_entered_yet_is_said_so_not_minus_100_percent(client, db_session):
+    from stats import dashboard
+
+    paris = organiser("paris")
+    school = make_school("75", "11")
+    today = paris_today()
+    last_year = today.replace(year=today.year - 1, day=1)
+    went = transport_services.create_transport(paris, transport_data(date=last_year), today=last_year)
+    stop = transport_services.add_stop(paris, went.id, stop_data(school, female=20, male=20))
+    transport_services.record_actuals(paris, went.id, {stop.id: {"actual_female": 20, "actual_male": 20}})
+    this_year = transport_services.create_transport(paris, transport_data(date=today), today=today)
+    transport_services.add_stop(paris, this_year.id, stop_data(school, female=20, male=20))
+    view = dashboard.build_view(
+        {"programme": "transports", "by": [], "measure": "attended", "year": today.year}
+    )
+    table = view.years.table(with_changes=True)
+    assert [c.header for c in table.columns][-2:] == ["Évolution", "Chiffres saisis"]
+    assert [row[-2:] for row in table.rows] == [[None, 1.0], ["pas encore saisi", 0.0]]
+    assert view.change_from_last_year() == "pas encore saisi"
+    admin = make_user(Role.ADMIN)
+    db_session.commit()
+    login(client, admin)
+    page = client.get(f"/admin/statistiques?programme=transports&year={today.year}")
+    assert page.status_code == 200 and "pas encore saisi" in page.text and "-100" not in page.text
