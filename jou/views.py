@@ -17,8 +17,9 @@ from werkzeug.datastructures import MultiDict
 
 from core.auth.access import page_user, require
 from core.auth.permissions import Permission
-from core.errors import AppError, Conflict, ValidationFailed
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
+from core.formatting import count_of
 from core.geography import DEPARTMENTS, REGIONS, department_name, region_name
 from core.inputs import load, load_form, page_errors
 from core.uow import attempt
@@ -70,10 +71,14 @@ def home():
 @bp.route("/usines")
 def site_list():
     filters, values = _list_filters(request.args)
+    page = services.search_sites(filters)
+    if page.page > max(page.pages, 1):
+        pages = count_of(max(page.pages, 1), "page", "pages")
+        raise NotFound(f"Il n'y a pas de page {page.page} : cette liste en compte {pages}.")
     return render_template(
         "jou/site_list.html",
         edition=services.current_edition(),
-        page=services.search_sites(filters),
+        page=page,
         values=values,
         page_url=lambda n: url_for("jou.site_list", **{**values, "page": n}),
     )

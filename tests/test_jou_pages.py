@@ -166,6 +166,12 @@ def test_list_is_paginated(client, edition, factory, admin):
     # Filters are kept by the page links.
     filtered = client.get("/usines?sector=metallurgy").get_data(as_text=True)
     assert 'href="/usines?sector=metallurgy&amp;page=2"' in filtered
+    # Beyond the last page: said, not an empty list.
+    beyond = client.get("/usines?page=99")
+    assert beyond.status_code == 404
+    assert "Il n&#39;y a pas de page 99 : cette liste en compte 2 pages." in beyond.get_data(as_text=True)
+    # No factory matches: page 1 is still there, with its "none found".
+    assert client.get("/usines?sector=textile").status_code == 200
 
 
 def test_site_page_shows_description_address_and_slots(client, edition, factory, admin):
