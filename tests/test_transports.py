@@ -13,6 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from core.auth.models import Role
+from core.errors import ValidationFailed
 from core.extensions import db
 from pmi.interventions import paris_today
 from pmi.transports import services
@@ -82,10 +83,32 @@ def test_a_stop_that_would_overfill_the_bus_is_refused_and_nothing_is_saved(pari
     school = make_school()
     services.add_stop(paris_org, transport.id, stop_data(school, female=10, male=5, teachers=1))
     with pytest.raises(Conflict) as caught:
-        services.add_stop(paris_org, transport.id, stop_data(school, female=3, male=1, teachers=1))
+        services.add_stop(paris_org, transport.id, stop_data(make_school(), female=3, male=1, teachers=1))
     assert "il reste 4 place(s)" in caught.value.message
     db.session.refresh(transport)
     assert transport.seats_taken == 16 and len(transport.stops) == 1
+
+
+def test_a_stop_within_the_trip_and_a_school_once_per_bus(paris_org):
+    transport = make_transport(paris_org)  # 07:30 → 18:00
+    school, other = make_school(), make_school()
+    with pytest.raises(ValidationFailed) as early:
+        services.add_stop(paris_org, transport.id, stop_data(school, pickup_time=dt.time(5, 0)))
+    assert "ne peut pas précéder le départ du car (07:30)" in early.value.fields["pickup_time"][0]
+    with pytest.raises(ValidationFailed) as late:
+        services.add_stop(paris_org, transport.id, stop_data(school, pickup_time=dt.time(18, 30)))
+    assert "avant le retour du car (18:00)" in late.value.fields["pickup_time"][0]
+    first = services.add_stop(paris_org, transport.id, stop_data(school))
+    with pytest.raises(ValidationFailed) as twice:
+        services.add_stop(paris_org, transport.id, stop_data(school, female=1, male=1))
+    assert "déjà l'arrêt n° 1 de ce car" in twice.value.fields["school_uai"][0]
+    second = services.add_stop(paris_org, transport.id, stop_data(other, pickup_time=dt.time(8, 0)))
+    with pytest.raises(ValidationFailed):  # moving the second stop onto the first's school
+        services.update_stop(paris_org, transport.id, second.id, {"school_uai": school.uai})
+    with pytest.raises(ValidationFailed):
+        services.update_stop(paris_org, transport.id, first.id, {"pickup_time": dt.time(6, 0)})
+    db.session.refresh(transport)
+    assert transport.seats_taken == 48 and len(transport.stops) == 2
 
 
 def test_a_school_can_be_on_several_transports(paris_org):
@@ -346,10 +369,10 @@ def test_pages_create_a_transport_add_a_stop_and_show_field_errors(client, paris
     transport = db.session.scalar(select(Transport))
     school = make_school(name="Lycée Faidherbe", city="Lille", department="59", region="32")
     added = client.post(f"/pmi/transports/{transport.id}", data={"school_search": f"Lycée Faidherbe {school.uai}",
-                        "pickup_time": "07:15", "female": "20", "male": "18", "teachers": "3"})  # fmt: skip
+                        "pickup_time": "08:15", "female": "20", "male": "18", "teachers": "3"})  # fmt: skip
     assert added.status_code == 302, added.get_data(as_text=True)
-    over = client.post(f"/pmi/transports/{transport.id}", data={"school_uai": school.uai, "pickup_time": "07:20",
-                       "female": "5"})  # fmt: skip
+    over = client.post(f"/pmi/transports/{transport.id}", data={"school_uai": make_school().uai,
+                       "pickup_time": "08:20", "female": "5"})  # fmt: skip
     assert over.status_code == 422 and "Il reste 4 place(s)" in over.get_data(as_text=True)
     page = client.get(f"/pmi/transports/{transport.id}").get_data(as_text=True)
     assert "Lycée Faidherbe" in page and "41 / 45 places" in page

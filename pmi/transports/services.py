@@ -225,10 +225,38 @@ def _check_counts(data: dict) -> None:
         raise ValidationFailed.on("pupils", "Indiquez au moins un élève (filles, garçons ou non précisé).")
 
 
+def _check_stop(transport: Transport, school: School, pickup: dt.time, stop_id: int | None = None) -> None:
+    """A pickup within the trip (from the departure to the return) and a school once per bus; read under
+    the transport's lock, so two stops added at once cannot both take the same school."""
+    errors: dict[str, list[str]] = {}
+    if pickup < transport.departure_time:
+        errors["pickup_time"] = [
+            f"Le ramassage ({pickup:%H:%M}) ne peut pas précéder le départ du car ({transport.departure_time:%H:%M})."
+        ]
+    elif pickup >= transport.return_time:
+        errors["pickup_time"] = [
+            f"Le ramassage ({pickup:%H:%M}) doit avoir lieu avant le retour du car ({transport.return_time:%H:%M})."
+        ]
+    twin = db.session.scalar(
+        select(TransportStop.position).where(
+            TransportStop.transport_id == transport.id,
+            TransportStop.school_id == school.id,
+            TransportStop.id != (stop_id or 0),
+        )
+    )
+    if twin is not None:
+        errors["school_uai"] = [
+            f"Cet établissement a déjà l'arrêt n° {twin} de ce car : changez plutôt ses effectifs."
+        ]
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
 def add_stop(user: User, transport_id: int, data: dict) -> TransportStop:
     """Append a pickup stop; the seats are taken atomically. Starts with the transport's lock."""
     transport = locked_transport(user, transport_id)
     school = _school(data.get("school_uai"))
+    _check_stop(transport, school, data["pickup_time"])
     _check_counts(data)
     _take(transport, sum(data.get(name, 0) for name in STOP_FIELDS))
     position = db.session.scalar(
@@ -284,8 +312,10 @@ def update_stop(
     if actuals:
         _check_happened(transport, today)
     stop = _stop_of(transport, stop_id)
-    if "school_uai" in changes:
-        stop.school_id = _school(changes["school_uai"]).id
+    if "school_uai" in changes or "pickup_time" in changes:
+        school = _school(changes["school_uai"]) if "school_uai" in changes else stop.school
+        _check_stop(transport, school, changes.get("pickup_time") or stop.pickup_time, stop.id)
+        stop.school_id = school.id
     planned = {name: changes.get(name, getattr(stop, name)) for name in STOP_FIELDS}
     _check_counts(planned)
     _take(transport, sum(planned.values()) - stop.seats_used)
