@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "intervention.create": "Intervention saisie", "intervention.update": "Intervention modifiée",
     "intervention.delete": "Intervention supprimée", "intervention.import": "Intervention importée",
     "checkin.undo": "Contrôle à l'entrée annulé", "walkin.undo": "Entrée sans réservation annulée",
+    "transport.over_capacity": "Car plus rempli que ses places (motif donné)",
 }  # fmt: skip
 ENTITY_LABELS = {
     "site": "Site",
@@ -54,6 +55,7 @@ ENTITY_LABELS = {
     "edition": "Édition",
     "checkin": "Contrôle à l'entrée",
     "walkin": "Entrée sans réservation",
+    "transport": "Transport",
 }
 
 

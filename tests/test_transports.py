@@ -20,7 +20,16 @@ from pmi.transports import services
 from pmi.transports.campuses import CAMPUSES
 from pmi.transports.models import Transport, TransportStop
 from tests.factories import api_token, make_user
-from tests.plugins.pmi import SOON, make_school, make_transport, make_volunteer, new_uai, organiser, stop_data
+from tests.plugins.pmi import (
+    SOON,
+    make_school,
+    make_transport,
+    make_volunteer,
+    new_uai,
+    organiser,
+    stop_data,
+    transport_data,
+)
 
 
 def transport_json(**overrides) -> dict:
@@ -109,6 +118,32 @@ def test_a_stop_within_the_trip_and_a_school_once_per_bus(paris_org):
         services.update_stop(paris_org, transport.id, first.id, {"pickup_time": dt.time(6, 0)})
     db.session.refresh(transport)
     assert transport.seats_taken == 48 and len(transport.stops) == 2
+
+
+def test_more_on_board_than_seats_needs_a_reason_that_the_log_keeps(paris_org):
+    from core.audit import AuditEvent
+
+    past = paris_today() - dt.timedelta(days=2)
+    transport = services.create_transport(paris_org, transport_data(date=past, seats=55), today=past)
+    a = services.add_stop(paris_org, transport.id, stop_data(make_school(), female=20, male=20, teachers=2))
+    b = services.add_stop(paris_org, transport.id, stop_data(make_school(), female=5, male=5, teachers=1))
+    counts = {a.id: {"actual_female": 30, "actual_male": 30, "actual_teachers": 4},
+              b.id: {"actual_female": 5, "actual_male": 4, "actual_teachers": 1}}  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        services.record_actuals(paris_org, transport.id, counts)
+    assert "74 personnes relevées pour 55 places" in refused.value.fields["actual_female"][0]
+    services.record_actuals(
+        paris_org, transport.id, counts, over_capacity_reason="Deux classes en plus, car de 63 places"
+    )
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "transport.over_capacity"))
+    assert (
+        event.actor_id == paris_org.id
+        and "74 personnes pour 55 places : Deux classes en plus" in event.summary
+    )
+    # A stop's own actual counts, through the API's path: the same rule.
+    with pytest.raises(ValidationFailed):
+        services.update_stop(paris_org, transport.id, b.id, {"actual_female": 10})
+    services.update_stop(paris_org, transport.id, b.id, {"actual_female": 4, "over_capacity_reason": "Idem"})
 
 
 def test_a_school_can_be_on_several_transports(paris_org):

@@ -79,6 +79,11 @@ class StopUpdateSchema(StopInputSchema):
     actual_male = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_COUNT))
     actual_unspecified = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_COUNT))
     actual_teachers = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_COUNT))
+    over_capacity_reason = line(
+        300,
+        required=False,
+        metadata={"description": "Motif, si le car a transporté plus de personnes que de places"},
+    )
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("partial", True)

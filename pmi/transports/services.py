@@ -31,7 +31,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Select, distinct, false, func, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from core import locking
+from core import audit, locking
 from core.auth.models import User
 from core.auth.permissions import Permission, can
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -332,6 +332,8 @@ def update_stop(
     if actuals and transport.status != TransportStatus.CANCELLED:
         transport.status = TransportStatus.DONE.value
     db.session.flush()
+    if actuals:
+        _check_actuals_fit(transport, user, changes.get("over_capacity_reason"))
     return stop
 
 
@@ -354,8 +356,39 @@ def delete_stop(user: User, transport_id: int, stop_id: int) -> None:
     db.session.expire(transport, ["stops"])
 
 
+def _check_actuals_fit(transport: Transport, user: User, over_capacity_reason: str | None) -> None:
+    """More people on board than seats is a typo, or a fact to explain: refused unless a reason is given,
+    which the audit log keeps with who gave it."""
+    on_board = db.session.scalar(
+        select(func.coalesce(func.sum(
+            func.coalesce(TransportStop.actual_female, 0) + func.coalesce(TransportStop.actual_male, 0)
+            + func.coalesce(TransportStop.actual_unspecified, 0) + func.coalesce(TransportStop.actual_teachers, 0)
+        ), 0)).where(TransportStop.transport_id == transport.id)
+    )  # fmt: skip
+    if on_board <= transport.seats:
+        return
+    reason = (over_capacity_reason or "").strip()
+    if not reason:
+        message = (
+            f"{on_board} personnes relevées pour {transport.seats} places : vérifiez les effectifs, ou "
+            "indiquez le motif du dépassement."
+        )
+        raise ValidationFailed(fields={"actual_female": [message], "over_capacity_reason": [message]})
+    audit.record(
+        "transport.over_capacity",
+        transport,
+        actor=user,
+        changes={"on_board": [None, int(on_board)], "seats": [None, transport.seats]},
+        summary=f"{on_board} personnes pour {transport.seats} places : {reason}",
+    )
+
+
 def record_actuals(
-    user: User, transport_id: int, counts: dict[int, dict], today: dt.date | None = None
+    user: User,
+    transport_id: int,
+    counts: dict[int, dict],
+    today: dt.date | None = None,
+    over_capacity_reason: str | None = None,
 ) -> Transport:
     """After the trip: the actual counts of each stop ({stop_id: {actual_female, …}}); the planned counts
     stay as they were. The transport is marked done."""
@@ -372,6 +405,7 @@ def record_actuals(
     if transport.status != TransportStatus.CANCELLED:
         transport.status = TransportStatus.DONE.value
     db.session.flush()
+    _check_actuals_fit(transport, user, over_capacity_reason)
     return transport
 
 

@@ -175,9 +175,11 @@ def transport_actuals(transport_id: int):
         if not errors:
             try:
                 with attempt():
-                    services.record_actuals(user, transport_id, counts)
+                    reason = request.form.get("over_capacity_reason", "")[:300]
+                    services.record_actuals(user, transport_id, counts, over_capacity_reason=reason)
             except ValidationFailed as exc:
-                errors["_form"] = [message for messages in exc.fields.values() for message in messages]
+                errors["_form"] = list(dict.fromkeys(m for messages in exc.fields.values() for m in messages))
+                errors.update({k: v for k, v in exc.fields.items() if k == "over_capacity_reason"})
             else:
                 flash("Effectifs réels enregistrés.", "success")
                 return redirect(url_for("transports.transport_detail", transport_id=transport_id))
