@@ -48,6 +48,13 @@ def french_number(value: int | float | None, decimals: int | None = None) -> str
     return text.replace(",", "\u202f").replace(".", ",")
 
 
+def french_money(value: float | Decimal | None) -> str:
+    """1250.5 → « 1 250,50 € » (narrow no-break space between thousands, no-break space before €)."""
+    if value is None:
+        return "—"
+    return f"{french_number(float(value), 2)}\u00a0€"
+
+
 def count_of(n: int, singular: str, plural: str) -> str:
     """« 0 écart », « 1 écart », « 2 écarts », « 1 204 créneaux » (French: 0 and 1 take the singular)."""
     return f"{french_number(n)} {singular if n < 2 else plural}"
@@ -72,6 +79,7 @@ def register(app: Flask) -> None:
         fdatetime=french_datetime,
         fnumber=french_number,
         fpercent=french_percent,
+        fmoney=french_money,
         phone=display_phone,
     )
     app.jinja_env.globals["count_of"] = count_of

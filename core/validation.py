@@ -211,6 +211,19 @@ def display_phone(e164: str | None) -> str:
         return html.escape(e164)
 
 
+class FrenchDecimal(fields.Decimal):
+    """An amount as people type it in France: « 1 250,50 », « 1250.50 », « 1 250,50 € » (spaces, no-break
+    spaces and the euro sign ignored; a decimal comma or point). JSON numbers load as themselves."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        if isinstance(value, str):
+            cleaned = re.sub(r"[\s\u00a0\u202f€]", "", value)
+            if cleaned.count(",") == 1 and "." not in cleaned:
+                cleaned = cleaned.replace(",", ".")
+            value = cleaned
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class LowerEmail(fields.Email):
     def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
         if isinstance(value, str):

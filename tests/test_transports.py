@@ -399,9 +399,11 @@ def test_pages_create_a_transport_add_a_stop_and_show_field_errors(client, paris
     assert "La date du transport ne peut pas être passée." in html or "entre 1 et 200" in html
     created = client.post("/pmi/transports/nouveau", data={"campus": "lille", "date": SOON.isoformat(),
                           "departure_time": "08:00", "return_time": "17:30", "seats": "45",
-                          "cost": "720,50".replace(",", "."), "status": "planned"})  # fmt: skip
+                          "cost": "1 250,50 €", "status": "planned"})  # fmt: skip
     assert created.status_code == 302
     transport = db.session.scalar(select(Transport))
+    assert transport.cost == Decimal("1250.50")  # typed the French way
+    assert "1\u202f250,50\u00a0€" in client.get(f"/pmi/transports/{transport.id}").get_data(as_text=True)
     school = make_school(name="Lycée Faidherbe", city="Lille", department="59", region="32")
     added = client.post(f"/pmi/transports/{transport.id}", data={"school_search": f"Lycée Faidherbe {school.uai}",
                         "pickup_time": "08:15", "female": "20", "male": "18", "teachers": "3"})  # fmt: skip

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema, FrenchPhone, Uai, line, text
+from core.validation import BaseSchema, FrenchDecimal, FrenchPhone, Uai, line, text
 from pmi.transports.campuses import CAMPUS_CODES
 from pmi.transports.models import TransportStatus
 
@@ -40,10 +40,10 @@ class TransportInputSchema(BaseSchema):
         required=True,
         validate=validate.Range(min=1, max=MAX_SEATS, error="Le nombre de places doit être entre 1 et 200."),
     )
-    cost = fields.Decimal(
+    cost = FrenchDecimal(
         load_default=None, allow_none=True, places=2, as_string=False,
         validate=validate.Range(min=0, max=MAX_COST, error="Le coût doit être entre 0 et 99 999 999,99 €."),
-        error_messages={"invalid": "Montant en euros attendu (ex. 850.00)."},
+        error_messages={"invalid": "Montant en euros attendu (ex. 1 250,50)."},
         # apispec would write the Decimal bounds as strings, which is not a valid OpenAPI document
         metadata={"minimum": 0, "maximum": float(MAX_COST)},
     )  # fmt: skip
