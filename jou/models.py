@@ -89,6 +89,8 @@ class Site(TimestampMixin, db.Model):
     """A factory site opening its doors for one edition."""
 
     __tablename__ = "sites"
+    # Not stored: set by jou.services.set_site_location when a manual pin is far from the commune.
+    location_warning = None
     __table_args__ = (
         UniqueConstraint("edition_id", "siret", name="uq_sites_edition_siret"),
         Index("ix_sites_edition_status", "edition_id", "status"),

@@ -197,6 +197,9 @@ class SiteSchema(BaseSchema):
 class SitePrivateSchema(SiteSchema):
     """A site as its owner and the Soce staff see it: with SIRET, contact and review dates."""
 
+    # After a manual pin far from the site's commune: what to check (absent otherwise).
+    location_warning = fields.String(dump_only=True, allow_none=True)
+
     siret = fields.String()
     contact_name = fields.String()
     contact_email = fields.String()

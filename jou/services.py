@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from geopy.distance import geodesic
 from sqlalchemy import ColumnElement, Integer, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -41,7 +42,9 @@ from core.auth.models import User
 from core.auth.permissions import Permission, can, object_rule
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import french_date, french_time, paris_today
+from core.formatting import french_date, french_number, french_time, paris_today
+from core.geography.gazetteer import communes_for_postcode, pick_commune
+from core.geography.territories import in_france
 from core.models import utcnow
 from jou.models import STATUS_LABELS, Audience, Edition, Site, SiteStatus, Slot, search_key
 from jou.sectors import SECTORS
@@ -454,6 +457,20 @@ def update_site(actor: User, site: Site, data: dict) -> Site:
     return site
 
 
+FAR_KM = 20  # a pin farther than this from its commune's centre is flagged: a wrong commune, or a typo
+
+
+def far_from_commune(site: Site) -> str | None:
+    """A warning when the site's pin is far from the centre of its commune (from the gazetteer)."""
+    commune = pick_commune(communes_for_postcode(site.postcode or ""), site.city or "")
+    if commune is None or commune.lat is None or site.lat is None:
+        return None
+    km = geodesic((site.lat, site.lon), (commune.lat, commune.lon)).km
+    if km <= FAR_KM:
+        return None
+    return f"Le repère est à {french_number(round(km))} km du centre de {commune.name} : vérifiez l'adresse ou le repère."
+
+
 def set_site_location(actor: User, site: Site, lat: float, lon: float) -> Site:
     if not can(actor, Permission.MANAGE_SITE, site):
         raise Forbidden("Seul le contact de ce site ou l'équipe Soce peut déplacer son repère.")
@@ -462,10 +479,14 @@ def set_site_location(actor: User, site: Site, lat: float, lon: float) -> Site:
         _add(errors, "lat", "Latitude entre -90 et 90 attendue.")
     if not isinstance(lon, int | float) or not -180 <= lon <= 180:
         _add(errors, "lon", "Longitude entre -180 et 180 attendue.")
+    if not errors and not in_france(lat, lon):
+        message = "Ce point n'est pas en France (métropole, Corse ou départements d'outre-mer) : vérifiez-le."
+        errors = {"lat": [message], "lon": [message]}
     if errors:
         raise ValidationFailed(fields=errors)
     before = {"lat": site.lat, "lon": site.lon}
     site.lat, site.lon = float(lat), float(lon)
+    site.location_warning = far_from_commune(site)
     site.geo_precision = site.geo_source = "manual"
     site.geocoded_at = utcnow()
     db.session.flush()

@@ -181,6 +181,8 @@ def site_position(site_id: int):
             site = services.load_site(user, site_id, Permission.MANAGE_SITE)
         else:
             flash("Position corrigée.", "success")
+            if site.location_warning:
+                flash(site.location_warning, "error")
             return redirect(url_for("jou.site_detail", site_id=site.id))
     status = 422 if errors else 200
     return render_template("jou/site_position.html", site=site, values=values, errors=errors), status

@@ -473,6 +473,16 @@ def test_set_location(client, people, edition):
     assert response.get_json()["geo_precision"] == "manual"
     assert client.put(url, json={"lat": 100, "lon": 2}, headers=people["owner"]).status_code == 422
 
+    # Central Africa for a site in Paris: not in France, refused; La Réunion is France.
+    outside = client.put(url, json={"lat": 10, "lon": 10}, headers=people["owner"])
+    assert outside.status_code == 422 and "pas en France" in outside.get_json()["error"]["fields"]["lat"][0]
+    assert client.put(url, json={"lat": -21.11, "lon": 55.53}, headers=people["owner"]).status_code == 200
+    # In France but far from its commune (Lyon for Paris 1er): kept, and flagged.
+    far = client.put(url, json={"lat": 45.76, "lon": 4.83}, headers=people["owner"]).get_json()
+    assert far["lat"] == 45.76 and "km du centre de Paris" in far["location_warning"]
+    near = client.put(url, json={"lat": 48.8605, "lon": 2.3444}, headers=people["owner"]).get_json()
+    assert near["location_warning"] is None
+
 
 # ---- permissions matrix ------------------------------------------------------------------------------
 

@@ -190,3 +190,19 @@ def default_department(postcode: str | None) -> str | None:
     else:
         code = postcode[:2]
     return code if code in DEPARTMENTS or code in COLLECTIVITIES else None
+
+
+# Where a place of France can be: metropolitan France with Corsica, and the five overseas departments
+# (south, north, west, east in degrees; generous by a few km for the coasts). A pin elsewhere is a typo.
+FRANCE_AREAS: dict[str, tuple[float, float, float, float]] = {
+    "France métropolitaine": (41.2, 51.2, -5.3, 9.7),
+    "Guadeloupe": (15.8, 16.6, -61.9, -60.9),
+    "Martinique": (14.3, 14.95, -61.3, -60.75),
+    "Guyane": (2.1, 5.9, -54.7, -51.5),
+    "La Réunion": (-21.45, -20.8, 55.15, 55.9),
+    "Mayotte": (-13.05, -12.6, 44.95, 45.35),
+}
+
+
+def in_france(lat: float, lon: float) -> bool:
+    return any(s <= lat <= n and w <= lon <= e for s, n, w, e in FRANCE_AREAS.values())
