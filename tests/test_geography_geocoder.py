@@ -140,7 +140,8 @@ def test_refresh_geocodes_sites_and_never_worsens_them(app, db_session, ban_serv
 
     result = app.test_cli_runner().invoke(args=["geo", "refresh"])
     assert result.exit_code == 0, result.output
-    assert "2 sites examinés : 2 mieux localisés, 0 inchangés (géocodeur : ban)" in result.output
+    assert "2 sites examinés : 2 mieux localisés, 0 inchangé ; déplacé de " in result.output
+    assert "(géocodeur : ban)" in result.output
     db_session.expire_all()
     assert (unlocated.geo_precision, unlocated.geo_source, unlocated.department) == ("address", "ban", "31")
     assert (unlocated.region, unlocated.regional_group, unlocated.commune_insee) == (
@@ -155,9 +156,25 @@ def test_refresh_geocodes_sites_and_never_worsens_them(app, db_session, ban_serv
     coarse.geo_precision = "street"
     db_session.execute(GeocodeCache.__table__.delete())
     result = app.test_cli_runner().invoke(args=["geo", "refresh"])
-    assert "1 sites examinés : 0 mieux localisés, 1 inchangés" in result.output
+    assert "1 site examiné : 0 mieux localisé, 1 inchangé (géocodeur : ban)" in result.output
     db_session.expire_all()
     assert coarse.geo_precision == "street"  # the gazetteer's commune would have been worse
+
+
+def test_offline_refresh_moves_sites_left_at_their_department_seat_to_their_commune(app, db_session):
+    """After a richer commune file: a site placed at its department's seat (Lyon for a factory in
+    Villeurbanne's postcode) moves to its commune with the gazetteer alone; a pin set by hand stays."""
+    edition, owner = make_edition(), make_user()
+    seat = bare_site(edition, owner, street="1 rue X", postcode="69100", city="Villeurbanne",
+                     lat=45.75881, lon=4.83533, geo_precision="department", geo_source="gazetteer")  # fmt: skip
+    pinned = bare_site(edition, owner, lat=45.0, lon=5.0, geo_precision="manual", geo_source="manual")
+    result = app.test_cli_runner().invoke(args=["geo", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "1 site examiné : 1 mieux localisé, 0 inchangé ; déplacé de " in result.output
+    assert "(géocodeur : hors ligne)" in result.output
+    db_session.expire_all()
+    assert seat.geo_precision == "commune" and (round(seat.lat, 2), round(seat.lon, 2)) != (45.76, 4.84)
+    assert (pinned.lat, pinned.geo_precision) == (45.0, "manual")
 
 
 def test_nominatim_answer_with_the_right_postcode_is_used(db_session, nominatim_server):
