@@ -126,6 +126,12 @@ def site_create():
             errors = page_errors(exc, _slot_rename(request.form))
         else:
             flash("Site enregistré en brouillon. Vérifiez-le puis soumettez-le à validation.", "success")
+            if site.geo_precision == "department":
+                flash(
+                    "Votre adresse n'a pas pu être localisée plus précisément que le chef-lieu du département : "
+                    "placez le repère de votre site (bouton « Position »).",
+                    "error",
+                )
             return redirect(url_for("jou.site_edit", site_id=site.id))
     return _render_site_form(edition, None, values, errors)
 

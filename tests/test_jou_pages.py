@@ -257,6 +257,29 @@ def test_my_sites_lists_only_mine_with_status(client, edition, factory, admin):
     assert "Brouillon" in html and 'class="badge ok">Publié' in html
 
 
+def test_a_site_left_at_its_department_seat_is_flagged_to_the_factory_and_to_staff(
+    client, edition, factory, admin, monkeypatch
+):
+    """Without a commune file that knows the address, the site sits at its department's seat."""
+    from core import geography
+
+    seat = geography.locate("", "69990", "Nulle Part")
+    assert seat.precision == "department"
+    monkeypatch.setattr(geography, "locate", lambda *_args: seat)
+    login(client, factory)
+    response = client.post("/mes-sites/nouveau", data=form_for(edition), follow_redirects=True)
+    assert "pas pu être localisée plus précisément que le chef-lieu du département" in response.get_data(
+        as_text=True
+    )
+    site = db.session.scalars(select(Site)).one()
+    assert site.geo_precision == "department"
+    assert "data-coarse-pin" in client.get("/mes-sites").get_data(as_text=True)
+    site.status = SiteStatus.SUBMITTED
+    db.session.commit()
+    login(client, admin)
+    assert "Repère au chef-lieu du département" in client.get("/moderation").get_data(as_text=True)
+
+
 def test_registration_form_creates_a_draft_with_its_slots(client, edition, factory):
     login(client, factory)
     page = client.get("/mes-sites/nouveau").get_data(as_text=True)
