@@ -22,6 +22,7 @@ from core.extensions import db
 from core.formatting import count_of
 from core.geography import DEPARTMENTS, REGIONS, department_name, region_name
 from core.inputs import load, load_form, page_errors
+from core.maps.assets import tile_settings
 from core.uow import attempt
 from core.validation import MAX_INT, MAX_YEAR, MIN_YEAR, Text, display_phone, form_data, query_int
 from jou import services
@@ -191,7 +192,10 @@ def site_position(site_id: int):
                 flash(site.location_warning, "error")
             return redirect(url_for("jou.site_detail", site_id=site.id))
     status = 422 if errors else 200
-    return render_template("jou/site_position.html", site=site, values=values, errors=errors), status
+    tiles, attribution = tile_settings()
+    return render_template(
+        "jou/site_position.html", site=site, values=values, errors=errors, tiles=tiles, attribution=attribution
+    ), status
 
 
 # --- staff --------------------------------------------------------------------------------------

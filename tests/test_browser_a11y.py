@@ -262,3 +262,20 @@ def test_axe_does_report_a_serious_violation(page: Page):
     assert "[critical] label:" in str(failure.value)
     assert "[critical] button-name:" in str(failure.value)
     assert "#x" in str(failure.value)
+
+
+def test_factory_pages_pin_map_and_attendance(page: Page, live_server, site):
+    """The factory's own pages a person uses on a phone: the pin on its map, the attendance figures."""
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/connexion"))
+    page.get_by_label("Adresse e-mail").fill("usine@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.wait_for_url(lambda url: "/connexion" not in url)
+    for path in (
+        f"/mes-sites/{site['site_id']}/position",
+        f"/mes-sites/{site['site_id']}/frequentation",
+        "/mes-sites",
+    ):
+        page.goto(live_server(path))
+        assert_accessible(page)

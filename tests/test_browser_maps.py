@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from core.auth.models import Role
 from core.extensions import db
 from jou import services
+from jou.models import Site
 from maps import cache
 from tests.factories import make_edition, make_user, site_data
 
@@ -74,3 +75,28 @@ def test_the_pmi_map_loads_nothing_from_elsewhere(page: Page, live_server, map_s
     expect(page.locator(".leaflet-container")).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert hosts == {urlsplit(live_server.url).netloc}, hosts
+
+
+def test_the_pin_is_set_by_a_click_on_the_map(page: Page, live_server, map_sites):
+    """The factory clicks the map at its site's entrance: the coordinates follow, and are saved as a
+    hand-set pin (the typed inputs stay, for the keyboard)."""
+    from tests.factories import PASSWORD
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server("/connexion"))
+    page.get_by_label("Adresse e-mail").fill("usine@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.wait_for_load_state()
+    page.goto(live_server(f"/mes-sites/{map_sites[0]}/position"))
+    before = page.get_by_label("Latitude").input_value(), page.get_by_label("Longitude").input_value()
+    box = page.locator("#pin-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    expect(page.locator("#pin-map")).to_have_attribute("data-placed", "true")
+    after = page.get_by_label("Latitude").input_value(), page.get_by_label("Longitude").input_value()
+    assert after != before and all(re.fullmatch(r"-?\d+\.\d{6}", v) for v in after)
+    page.get_by_role("button", name="Enregistrer la position").click()
+    expect(page.get_by_text("Position corrigée.")).to_be_visible()
+    db.session.remove()
+    site = db.session.get(Site, map_sites[0])
+    assert (f"{site.lat:.6f}", f"{site.lon:.6f}", site.geo_precision) == (*after, "manual")
