@@ -19,7 +19,7 @@ from core.auth.access import page_user, require
 from core.auth.permissions import Permission
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import count_of
+from core.formatting import count_of, paris_today
 from core.geography import DEPARTMENTS, REGIONS, department_name, region_name
 from core.inputs import load, load_form, page_errors
 from core.maps.assets import tile_settings
@@ -87,7 +87,10 @@ def site_list():
 
 @bp.route("/usines/<int:site_id>")
 def site_detail(site_id: int):
-    return render_template("jou/site_detail.html", site=services.load_site(page_user(), site_id))
+    site = services.load_site(page_user(), site_id)
+    # A past edition's page tells what was, and offers no booking.
+    bookable = site.is_published and site.edition.booking_closes >= paris_today()
+    return render_template("jou/site_detail.html", site=site, bookable=bookable)
 
 
 # --- factory --------------------------------------------------------------------------------------

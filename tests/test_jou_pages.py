@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from datetime import date
 
@@ -190,6 +191,15 @@ def test_site_page_shows_description_address_and_slots(client, edition, factory,
     assert "45.72950, 4.83010" in html and "openstreetmap.org" in html
     # The contact's personal data is never on the public page.
     assert "claire.martin@example.org" not in html
+    # This edition still takes bookings: the slots offer them, and the site's calendar feed is linked.
+    assert (
+        "/reserver" in html and f"/usines/{site.id}/creneaux.ics" in html and "data-past-edition" not in html
+    )
+    # Once the edition is over, its page tells so and offers no booking.
+    edition.booking_closes = edition.booking_opens = dt.date(2026, 1, 1)
+    db.session.flush()
+    past = client.get(f"/usines/{site.id}").get_data(as_text=True)
+    assert "data-past-edition" in past and "/reserver" not in past and "creneaux.ics" not in past
 
 
 def test_unpublished_site_is_404_for_the_public_and_another_factory(client, edition, factory):
