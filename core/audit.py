@@ -168,11 +168,39 @@ def created(values: dict, personal: Iterable[str] = ()) -> dict[str, Any]:
     return diff({}, {k: v for k, v in values.items() if v not in (None, "")}, personal)
 
 
+# The journal speaks in words: each field's name as the forms say it (a field without one shows its code).
+FIELD_LABELS = {
+    "status": "statut", "name": "nom", "company_name": "raison sociale", "siret": "SIRET", "street": "adresse",
+    "postcode": "code postal", "city": "commune", "sector": "secteur", "description": "description",
+    "contact_name": "nom du contact", "contact_email": "e-mail du contact", "contact_phone": "téléphone du contact",
+    "lat": "latitude", "lon": "longitude", "day": "jour", "start": "début", "end": "fin", "audience": "public",
+    "capacity": "places", "min_age": "âge minimum", "protective_equipment": "équipements de protection",
+    "wheelchair_accessible": "accessible en fauteuil roulant", "party_size": "taille du groupe",
+    "female": "femmes ou filles", "male": "hommes ou garçons", "unspecified": "genre non précisé",
+    "adults": "adultes accompagnateurs", "email": "e-mail", "phone": "téléphone", "uai": "établissement (UAI)",
+    "level": "niveau", "date": "date", "kind": "type", "school_uai": "établissement (UAI)", "venue": "lieu",
+    "levels": "niveaux", "volunteer_ids": "intervenants", "duration_minutes": "durée (minutes)",
+    "notes": "notes", "undone_at": "annulé le", "on_board": "personnes à bord", "seats": "places",
+    "consent_at": "consentement le", "cancelled_at": "annulée le", "rejection_reason": "motif du refus",
+}  # fmt: skip
+
+
+def field_label(name: str, prefix: str = "") -> str:
+    """« places », or for a part kept by id (a site's slot 12) « créneau n° 12 · places »."""
+    label = FIELD_LABELS.get(name, name)
+    if prefix.rstrip(".").isdigit():
+        return f"créneau n° {prefix.rstrip('.')} · {label}"
+    return f"{prefix}{label}"
+
+
 def describe(changes: dict, prefix: str = "") -> list[str]:
-    """Lines for the journal page: "capacity : 20 → 30", "contact_email : modifié"."""
+    """Lines for the journal page: « places : 20 → 30 », « e-mail du contact : modifié »."""
     lines: list[str] = []
     for name, value in changes.items():
-        label = f"{prefix}{name}"
+        if isinstance(value, dict) and name.isdigit():
+            lines.extend(describe(value, f"{name}."))
+            continue
+        label = field_label(name, prefix)
         if value == REDACTED:
             lines.append(f"{label} : modifié (donnée personnelle, non journalisée)")
         elif isinstance(value, list) and len(value) == 2:

@@ -197,3 +197,19 @@ def test_the_journal_is_paginated(client, db_session):
     assert "événement 54" in first and "événement 4<" not in first and "Page 1 sur 2" in first
     second = client.get("/admin/journal?entity_type=site&page=2").get_data(as_text=True)
     assert "événement 4<" in second and "événement 54" not in second
+
+
+def test_the_journal_speaks_in_words():
+    from core import audit
+
+    lines = audit.describe({
+        "capacity": [20, 30], "contact_email": audit.REDACTED, "wheelchair_accessible": [False, True],
+        "slots": {"12": {"capacity": [20, 25], "start": ["09:00", "09:30"]}},
+    })  # fmt: skip
+    assert lines == [
+        "places : 20 → 30",
+        "e-mail du contact : modifié (donnée personnelle, non journalisée)",
+        "accessible en fauteuil roulant : non → oui",
+        "créneau n° 12 · places : 20 → 25",
+        "créneau n° 12 · début : 09:00 → 09:30",
+    ]
