@@ -278,6 +278,17 @@ class DashboardView:
         args.update(overrides)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
 
+    def api_url(self, dims: list[str] | None = None, *, every_year: bool = False) -> str:
+        """The public API query that gives the same figures (every figure links to it, to be checked)."""
+        filters = {k: v for k, v in self.filters.items() if not (every_year and k in PERIODS)}
+        args: dict[str, Any] = {**filters, "by": ",".join(dims) if dims else None}
+        if self.programme in PROGRAMME_MEASURES and self.measure != "attended":
+            args["measure"] = self.measure
+        clean = {
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in args.items() if v not in (None, "")
+        }
+        return url_for("stats_api.programme_stats", programme=self.programme, **clean)
+
     def map_url(self) -> str:
         """The map showing the same programme and year."""
         if self.programme == "jou":

@@ -201,3 +201,20 @@ def test_charts_escape_labels_and_say_when_empty():
     assert svg.count("<rect") == 3 + 3  # three segments, three legend keys
     assert "Aucune donnée." in charts.hbars("c2", "Rien", [charts.Bar("Bretagne", (0, 0, 0))])
     assert "Aucune donnée." in charts.columns("c3", "Rien", [])
+
+
+def test_every_figure_links_to_the_api_query_that_gives_it(app, admin):
+    """On /chiffres and on the dashboard: each figure's « Données (API) » link answers the same totals."""
+    client = app.test_client()
+    for url, session in (("/chiffres", client), ("/admin/statistiques?programme=jou&year=2025&by=region", admin)):
+        response = session.get(url)
+        links = re.findall(r'<a class="muted" href="([^"]+)" data-api>', response.get_data(as_text=True))
+        links += re.findall(r'<a href="([^"]+)" data-api>', response.get_data(as_text=True))
+        assert len(links) >= 2, url
+        text = page_text(response)
+        for link in {html.unescape(link) for link in links}:
+            answer = client.get(link)
+            assert answer.status_code == 200, (link, answer.get_json())
+            total = answer.get_json()["totals"]["total"]
+            shown = f"{total:,}".replace(",", N)
+            assert shown in text, (url, link, shown)
