@@ -197,7 +197,12 @@ def site_position(site_id: int):
     status = 422 if errors else 200
     tiles, attribution = tile_settings()
     return render_template(
-        "jou/site_position.html", site=site, values=values, errors=errors, tiles=tiles, attribution=attribution
+        "jou/site_position.html",
+        site=site,
+        values=values,
+        errors=errors,
+        tiles=tiles,
+        attribution=attribution,
     ), status
 
 

@@ -206,7 +206,10 @@ def test_charts_escape_labels_and_say_when_empty():
 def test_every_figure_links_to_the_api_query_that_gives_it(app, admin):
     """On /chiffres and on the dashboard: each figure's « Données (API) » link answers the same totals."""
     client = app.test_client()
-    for url, session in (("/chiffres", client), ("/admin/statistiques?programme=jou&year=2025&by=region", admin)):
+    for url, session in (
+        ("/chiffres", client),
+        ("/admin/statistiques?programme=jou&year=2025&by=region", admin),
+    ):
         response = session.get(url)
         links = re.findall(r'<a class="muted" href="([^"]+)" data-api>', response.get_data(as_text=True))
         links += re.findall(r'<a href="([^"]+)" data-api>', response.get_data(as_text=True))
