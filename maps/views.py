@@ -8,6 +8,7 @@ from core.auth.access import requires
 from core.auth.permissions import Permission
 from core.errors import ValidationFailed
 from core.geography import DEPARTMENTS, REGIONS
+from core.geography.territories import FRANCE_AREAS
 from core.maps.assets import cluster_css, cluster_js, map_parts
 from core.validation import MAX_YEAR, MIN_YEAR, query_int
 from jou import services
@@ -21,12 +22,13 @@ bp = Blueprint("maps", __name__)
 def factory_map():
     filters = factories.MapFilters.from_args(request.args)
     _body, _etag, located = factories.site_data_json(filters)
-    near, near_label, near_error = [], None, None
+    near, near_label, near_error, center = [], None, None, None
     postcode = (request.args.get("cp") or "").strip()
     if postcode:
         try:
             lat, lon, near_label = factories.postcode_point(postcode)
             near = factories.nearest_sites(filters, lat, lon)
+            center = (lat, lon)
         except ValidationFailed as exc:
             near_error = exc.fields["postcode"][0]
     return render_template(
@@ -45,6 +47,8 @@ def factory_map():
         near=near,
         near_label=near_label,
         near_error=near_error,
+        center=center,
+        areas=FRANCE_AREAS,
         REGIONS=REGIONS,
         DEPARTMENTS=DEPARTMENTS,
         SECTORS=SECTORS,

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from core.auth.models import Role
+from core.auth.models import Role, User
 from core.extensions import db
 from jou import services
 from jou.models import Site
@@ -100,3 +101,36 @@ def test_the_pin_is_set_by_a_click_on_the_map(page: Page, live_server, map_sites
     db.session.remove()
     site = db.session.get(Site, map_sites[0])
     assert (f"{site.lat:.6f}", f"{site.lon:.6f}", site.geo_precision) == (*after, "manual")
+
+
+def test_the_map_opens_on_the_metropole_the_overseas_one_click_away_and_follows_a_postcode(
+    page: Page, live_server, map_sites
+):
+    """A site in La Réunion does not zoom the map out to the whole world: it opens on metropolitan France,
+    « La Réunion » takes the map there, and a postcode search centres it on that postcode."""
+    owner = db.session.scalar(select(User).where(User.email == "usine@example.org"))
+    admin = db.session.scalar(select(User).where(User.email == "staff@example.org"))
+    edition = services.get_site(map_sites[0]).edition
+    site = services.create_site(owner, edition, site_data(edition, name="Usine de Saint-Denis", postcode="97400",
+                                                          city="Saint-Denis"))  # fmt: skip
+    services.submit_site(owner, site)
+    services.approve_site(admin, site)
+    db.session.commit()
+    cache.clear()
+
+    def center() -> tuple[float, float]:
+        return tuple(page.evaluate("() => { const c = window[document.getElementById('factory-map-config')"
+                                   ".dataset.map].getCenter(); return [c.lat, c.lng]; }"))  # fmt: skip
+
+    page.goto(live_server("/carte"))
+    expect(page.locator("html")).to_have_attribute("data-markers-drawn", "3", timeout=10_000)
+    lat, lon = center()
+    assert 41 < lat < 51.5 and -5.5 < lon < 10, (lat, lon)
+    page.get_by_role("button", name="La Réunion").click()
+    expect(page.locator("html")).to_have_attribute("data-map-area", "La Réunion")
+    lat, lon = center()
+    assert -21.5 < lat < -20.8 and 55.1 < lon < 56, (lat, lon)
+    page.goto(live_server("/carte?cp=69007"))
+    expect(page.locator("html")).to_have_attribute("data-markers-drawn", "3", timeout=10_000)
+    lat, lon = center()
+    assert abs(lat - 45.73) < 0.1 and abs(lon - 4.84) < 0.1, (lat, lon)

@@ -23,6 +23,19 @@
       " places restantes<br><em>Chargement des créneaux…</em></div>";
   }
 
+  // {name: [south, north, west, east]}: metropolitan France and the five overseas departments.
+  var AREAS = JSON.parse(config.dataset.areas || "{}");
+  function inArea(latlng, box) {
+    return box && latlng.lat >= box[0] && latlng.lat <= box[1] && latlng.lng >= box[2] && latlng.lng <= box[3];
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-area]"), function (button) {
+    button.addEventListener("click", function () {
+      var box = AREAS[button.dataset.area];
+      map.fitBounds([[box[0], box[2]], [box[1], box[3]]], { animate: false });
+      document.documentElement.dataset.mapArea = button.dataset.area;
+    });
+  });
+
   function draw(data) {
     var pos = {};
     data.fields.forEach(function (name, i) { pos[name] = i; });
@@ -53,7 +66,15 @@
         if (marker) cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
       },
     };
-    if (markers.length) {
+    // The map opens on metropolitan France (the overseas departments are one click away, above it), or
+    // on the postcode searched for.
+    var center = (config.dataset.center || "").split(",").map(parseFloat);
+    var metropole = markers.filter(function (m) { return inArea(m.getLatLng(), AREAS["France métropolitaine"]); });
+    if (center.length === 2 && isFinite(center[0])) {
+      map.setView(center, 11);
+    } else if (metropole.length) {
+      map.fitBounds(L.featureGroup(metropole).getBounds(), { maxZoom: 12, padding: [20, 20] });
+    } else if (markers.length) {
       map.fitBounds(cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
     }
     document.documentElement.dataset.markersDrawn = String(markers.length);
