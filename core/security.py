@@ -4,10 +4,8 @@ robot would hammer.
 
 The policy lets scripts come from this site only. The two kinds of inline script the pages have are
 allowed one by one: folium's map scripts carry the request's nonce (`csp_nonce()` in templates); there is no
-inline event handler (confirmations and printing are data-confirm / data-print, static/js/actions.js). One page is an
-exception: the transport route map is a whole folium document (core/maps/routes.py) whose scripts cannot carry
-a nonce, so that page alone allows inline scripts; its user-supplied labels are escaped by
-core.maps.assets.safe_label.
+inline event handler (confirmations and printing are data-confirm / data-print, static/js/actions.js). No page
+allows inline scripts (the transport route map, once a whole folium document, is embedded like the others).
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.auth import lockout
 
-# Pages whose inline scripts cannot carry a nonce (a complete folium document): see the module docstring.
-INLINE_SCRIPT_ENDPOINTS = frozenset({"transports.transport_map"})
 # The gate scanner reads QR codes with the phone's camera; every other page is refused the camera.
 CAMERA_ENDPOINTS = frozenset({"checkin.scanner"})
 
@@ -131,11 +127,8 @@ def tile_source(url: str) -> str | None:
 
 
 def content_security_policy(endpoint: str | None, nonce: str | None) -> str:
-    if endpoint in INLINE_SCRIPT_ENDPOINTS:
-        scripts = "'self' 'unsafe-inline'"
-    else:
-        # No inline handler: confirmations and printing are static/js/actions.js's (data-confirm, data-print).
-        scripts = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    # No inline handler: confirmations and printing are static/js/actions.js's (data-confirm, data-print).
+    scripts = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
     tiles = tile_source(current_app.config.get("MAP_TILE_URL", ""))
     directives = {
         "default-src": "'self'",

@@ -248,9 +248,12 @@ def test_the_schools_map_is_for_the_staff(client, pmi_data):
 
 
 def test_a_route_map_is_offline_and_draws_each_stop(app):
+    from core.maps.assets import standalone_html
     from core.maps.routes import route_map
 
     with app.test_request_context():
-        html = route_map([(48.85, 2.35, "Collège A"), (48.80, 2.30, "Lycée B")], (48.83, 2.36, "Campus"))
+        html = standalone_html(
+            route_map([(48.85, 2.35, "Collège A"), (48.80, 2.30, "Lycée B")], (48.83, 2.36, "Campus"))
+        )
     assert html.count("L.circleMarker") == 3 and "L.polyline" in html
     assert "cdn" not in html and "https://code.jquery" not in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -501,12 +502,19 @@ def test_stats_group_by_gr_campus_and_region(client, paris_org):
 
 def test_route_map_draws_the_stops_to_the_campus_with_local_assets_only(client, paris_org, trip):
     login(client, paris_org)
-    html = client.get(f"/pmi/transports/{trip.id}/carte").get_data(as_text=True)
+    response = client.get(f"/pmi/transports/{trip.id}/carte")
+    html = response.get_data(as_text=True)
     assert "L.polyline" in html
     assert "Lycée Arago" in html and "Lycée Voltaire" in html
+    # In the site's layout: a title, a way back, the legend, the stops in order with their times; its
+    # scripts carry the request's nonce (no inline script allowed on any page).
+    assert "<h1>Itinéraire vers" in html and "← Le transport" in html and "arrêts dans l'ordre" in html
+    assert re.search(r"<li>\d\dh\d\d · 1\. Lycée", html)
+    assert (
+        "'unsafe-inline'"
+        not in response.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    )
     # Every script and stylesheet comes from the app's static folder; tiles are the configured server.
-    import re
-
     for url in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html):
         assert url.startswith("/static/"), url
 

@@ -19,6 +19,7 @@ from core.errors import AppError, ValidationFailed
 from core.exports import attachment
 from core.geography.groups import regional_groups
 from core.inputs import load_form, page_errors
+from core.maps.assets import map_parts
 from core.maps.routes import route_map
 from core.uow import attempt
 from core.validation import parse_int
@@ -219,10 +220,13 @@ def transport_route(transport_id: int):
 
 @bp.route(f"{PREFIX}/<int:transport_id>/carte")
 def transport_map(transport_id: int):
-    """The route on a map (folium, assets served from static/; tiles are the configured tile server)."""
+    """The route on a map in the site's layout (folium, assets served from static/; tiles are the
+    configured tile server), with the stops in order beside it."""
     transport = services.managed_transport(_manager(), transport_id)
-    points = [(p["lat"], p["lon"], p["label"]) for p in documents.route_points(transport)]
-    return route_map(points[:-1], points[-1])
+    points = documents.route_points(transport)
+    located = [(p["lat"], p["lon"], p["label"]) for p in points]
+    parts = map_parts(route_map(located[:-1], located[-1]))
+    return render_template("pmi/transports/map.html", transport=transport, points=points, parts=parts)
 
 
 @bp.route(f"{PREFIX}/chiffres")
