@@ -63,6 +63,16 @@ def csv_cell(value: Any, kind: str) -> str:
     return str(value)
 
 
+def every_table_csv(view: DashboardView) -> str:
+    """Every table of the view in one CSV (one sheet in Excel): each under its title line, a blank line
+    between them."""
+    parts = []
+    for title, table in tables(view):
+        body = to_csv(table).removeprefix("\ufeff")
+        parts.append(f"{title}\r\n{body}")
+    return "\ufeff" + "\r\n".join(parts)
+
+
 def to_csv(table: Table) -> str:
     header = [c.header + (" (%)" if c.kind in ("share", "change") else "") for c in table.columns]
     rows = [*table.rows, *([table.total] if table.total else [])]

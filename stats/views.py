@@ -90,12 +90,15 @@ def dashboard_page():
 @bp.route("/admin/statistiques/export.csv")
 @requires(Permission.SEE_STATISTICS)
 def export_csv():
-    """One table of the view (`table` = a breakdown's key, "year"/"edition" for year over year)."""
+    """One table of the view (`table` = a breakdown's key, "year"/"edition" for year over year), or without
+    `table` every table of the view, each under its title."""
     view, _query, errors = _view()
     if view is None:
         raise _export_refused(errors)
-    title, table = exports.find_table(view, request.args.get("table"))
-    key = request.args.get("table") or view.breakdowns[0].key
+    key = request.args.get("table")
+    if not key:
+        return attachment(exports.every_table_csv(view), "text/csv", exports.filename(view, "csv"))
+    _title, table = exports.find_table(view, key)
     return attachment(exports.to_csv(table), "text/csv", exports.filename(view, "csv", key))
 
 

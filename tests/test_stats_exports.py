@@ -142,3 +142,12 @@ def test_an_export_of_a_bad_view_is_an_error_not_a_file(admin):
     response = admin.get("/admin/statistiques/export.xlsx?programme=pmi&by=colour")
     assert response.status_code == 422
     assert "Ventilation inconnue pour ce programme : « colour »" in response.get_data(as_text=True)
+
+
+def test_the_csv_of_a_view_with_two_breakdowns_holds_every_table(admin):
+    response = admin.get("/admin/statistiques/export.csv?programme=pmi&year=2024&by=region&by=kind")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffPar année\r\n") and text.count("\ufeff") == 1
+    assert "\r\nPar région\r\n" in text and "\r\nPar type d'intervention\r\n" in text
+    assert text.count("\r\nTotal;") == 3  # each table keeps its total row
