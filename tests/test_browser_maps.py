@@ -128,6 +128,10 @@ def test_the_map_opens_on_the_metropole_the_overseas_one_click_away_and_follows_
     assert 41 < lat < 51.5 and -5.5 < lon < 10, (lat, lon)
     page.get_by_role("button", name="La Réunion").click()
     expect(page.locator("html")).to_have_attribute("data-map-area", "La Réunion")
+    page.wait_for_function(
+        "() => window[document.getElementById('factory-map-config').dataset.map].getCenter().lat < 0",
+        timeout=5_000,
+    )
     lat, lon = center()
     assert -21.5 < lat < -20.8 and 55.1 < lon < 56, (lat, lon)
     page.goto(live_server("/carte?cp=69007"))

@@ -70,12 +70,14 @@
     // on the postcode searched for.
     var center = (config.dataset.center || "").split(",").map(parseFloat);
     var metropole = markers.filter(function (m) { return inArea(m.getLatLng(), AREAS["France métropolitaine"]); });
+    // Without animation: a view set while an animated one runs would be undone when it ends.
+    var still = { maxZoom: 12, padding: [20, 20], animate: false };
     if (center.length === 2 && isFinite(center[0])) {
-      map.setView(center, 11);
+      map.setView(center, 11, { animate: false });
     } else if (metropole.length) {
-      map.fitBounds(L.featureGroup(metropole).getBounds(), { maxZoom: 12, padding: [20, 20] });
+      map.fitBounds(L.featureGroup(metropole).getBounds(), still);
     } else if (markers.length) {
-      map.fitBounds(cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
+      map.fitBounds(cluster.getBounds(), still);
     }
     document.documentElement.dataset.markersDrawn = String(markers.length);
     window.dispatchEvent(new CustomEvent("factory-map:drawn", { detail: markers.length }));
