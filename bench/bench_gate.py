@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import bench_rush  # beside this file
@@ -61,30 +61,21 @@ def make_app(url: str, workdir: Path):  # noqa: ANN201
 
 def seed(app, bookings: int) -> dict:  # noqa: ANN001
     """An edition open for booking, a published site with one big Saturday slot of public parties of 3."""
-    from core.auth.models import Role
-    from core.auth.services import create_user
     from core.extensions import db
     from jou.bookings import services as booking_services
     from jou.bookings import tokens
-    from jou.models import Edition, Site, SiteStatus, Slot
+    from jou.models import Slot
 
-    today = date.today()
     with app.app_context():
-        owner = create_user("usine@gate.example.org", PASSWORD, Role.FACTORY, "Usine Portail")
-        friday = today + timedelta(days=30)
-        edition = Edition(
-            year=today.year + 1, friday=friday, saturday=friday + timedelta(days=1),
-            registration_opens=today - timedelta(days=60), registration_closes=today - timedelta(days=1),
-            booking_opens=today - timedelta(days=1), booking_closes=friday,
-            max_party_size=6, max_bookings_per_email=3,
-        )  # fmt: skip
-        site = Site(
-            edition=edition, owner_id=owner.id, status=SiteStatus.APPROVED, company_name="Portail SA",
-            siret="73282932000074", name="Usine du portail", sector="aeronautique", street="1 rue de la Paix",
-            postcode="75002", city="Paris", department="75", region="11", contact_name="Camille Portail",
-            contact_email="usine@gate.example.org", contact_phone="0102030405",
-        )  # fmt: skip
-        slot = Slot(site=site, day=edition.saturday, start=time_of(9), end=time_of(12), audience="public",
+        edition, site = bench_rush.open_site(
+            "usine@gate.example.org",
+            PASSWORD,
+            "Usine Portail",
+            "Portail SA",
+            "Usine du portail",
+            "Camille Portail",
+        )
+        slot = Slot(site=site, day=edition.saturday, start=clock(9), end=clock(12), audience="public",
                     capacity=bookings * 3 + 100, seats_taken=0)  # fmt: skip
         db.session.add_all([edition, site, slot])
         db.session.commit()
@@ -107,12 +98,6 @@ def seed(app, bookings: int) -> dict:  # noqa: ANN001
         data = {"site_id": site.id, "slot_id": slot.id, "tokens": [tokens.ticket_token(b) for b in made]}
         db.engine.dispose()
     return data
-
-
-def time_of(hour: int):  # noqa: ANN201
-    from datetime import time as clock
-
-    return clock(hour, 0)
 
 
 def server(kind: str, checkins: int, workdir: Path) -> dict:

@@ -99,32 +99,48 @@ def doctor(env: dict[str, str]) -> dict:
     return {"exit_code": done.returncode, "output": done.stdout.strip()}
 
 
+def open_site(email: str, password: str, owner_name: str, company: str, name: str, contact: str):  # noqa: ANN201
+    """A factory account, an edition open for booking today (its Friday a month ahead) and the account's
+    published site in Paris; not yet added to the session (call inside an app context)."""
+    from core.auth.models import Role
+    from core.auth.services import create_user
+    from jou.models import Edition, Site, SiteStatus
+
+    today = date.today()
+    owner = create_user(email, password, Role.FACTORY, owner_name)
+    friday = today + timedelta(days=30)
+    edition = Edition(
+        year=today.year + 1, friday=friday, saturday=friday + timedelta(days=1),
+        registration_opens=today - timedelta(days=60), registration_closes=today - timedelta(days=1),
+        booking_opens=today - timedelta(days=1), booking_closes=friday,
+        max_party_size=6, max_bookings_per_email=3,
+    )  # fmt: skip
+    site = Site(
+        edition=edition, owner_id=owner.id, status=SiteStatus.APPROVED, company_name=company,
+        siret="73282932000074", name=name, sector="aeronautique", street="1 rue de la Paix",
+        postcode="75002", city="Paris", department="75", region="11", contact_name=contact,
+        contact_email=email, contact_phone="0102030405",
+    )  # fmt: skip
+    return edition, site
+
+
 def seed(env: dict[str, str], sellout_seats: int = SELLOUT_SEATS) -> dict[str, list[int]]:
     """Edition open for booking today, one published site, the slots of every phase (ORM, one commit)."""
     os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "MAIL_DELIVERY")})
     from core import create_app
-    from core.auth.models import Role
-    from core.auth.services import create_user
     from core.extensions import db
-    from jou.models import Edition, Site, SiteStatus, Slot
+    from jou.models import Slot
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
-    today = date.today()
     with app.app_context():
-        owner = create_user("usine@rush.example.org", "rush-password-2026", Role.FACTORY, "Usine Rush")
-        friday = today + timedelta(days=30)
-        edition = Edition(
-            year=today.year + 1, friday=friday, saturday=friday + timedelta(days=1),
-            registration_opens=today - timedelta(days=60), registration_closes=today - timedelta(days=1),
-            booking_opens=today - timedelta(days=1), booking_closes=friday,
-            max_party_size=6, max_bookings_per_email=3,
-        )  # fmt: skip
-        site = Site(
-            edition=edition, owner_id=owner.id, status=SiteStatus.APPROVED, company_name="Rush SA",
-            siret="73282932000074", name="Usine de la ruée", sector="aeronautique", street="1 rue de la Paix",
-            postcode="75002", city="Paris", department="75", region="11", contact_name="Camille Rush",
-            contact_email="usine@rush.example.org", contact_phone="0102030405",
-        )  # fmt: skip
+        edition, site = open_site(
+            "usine@rush.example.org",
+            "rush-password-2026",
+            "Usine Rush",
+            "Rush SA",
+            "Usine de la ruée",
+            "Camille Rush",
+        )
 
         def slot(hour: int, minute: int, capacity: int) -> Slot:
             made = Slot(

@@ -59,9 +59,7 @@ def check_programme(programme: str, expected: tuple[int, int, int], records: int
             assert all(r >= t for r, t in zip(rows, expected, strict=True)), (dim, rows, expected)
         else:
             assert rows == expected, (dim, rows, expected)
-    counted = compute(programme, **kwargs).totals.counts.get(
-        programme if programme == "transports" else "interventions"
-    )
+    counted = totals.counts.get(programme if programme == "transports" else "interventions")
     assert counted == records
 
 

@@ -257,13 +257,10 @@ def check_in(
     refusal = judge(slot, found)
     if refusal:
         return log_refusal(user, slot, refusal, scanned, source, now)
-    if client_key:
-        replay = db.session.scalar(select(CheckIn).where(CheckIn.client_key == client_key))
-        if replay is not None:
-            return _replayed(replay, slot)
-    # Under the booking's row lock from here: the sums read are the ones the new event adds to.
+    # Under the booking's row lock from here: the sums read are the ones the new event adds to, and an
+    # event sent again (or its twin recorded while this one waited for the lock) is found.
     booking = locking.lock(Booking, found.id)
-    if client_key:  # its twin may have been recorded while this one waited for the lock
+    if client_key:
         replay = db.session.scalar(select(CheckIn).where(CheckIn.client_key == client_key))
         if replay is not None:
             return _replayed(replay, slot)

@@ -64,13 +64,14 @@ def site_slots(site_id: int):
 @bp.route("/mes-sites/<int:site_id>/creneaux/<int:slot_id>/controle")
 def scanner(site_id: int, slot_id: int):
     _user, slot = _slot(site_id, slot_id)
+    per_slot, site_total = counts.site_presence(slot.site)  # the slot's counter is one of the site's
     return render_template(
         "jou/checkin/scanner.html",
         slot=slot,
         site=slot.site,
         seats_left=walk_ins.seats_left_at_gate(slot),
-        presence=counts.presence([slot.id])[slot.id],
-        site_on_site=counts.site_presence(slot.site)[1].on_site,
+        presence=per_slot[slot.id],
+        site_on_site=site_total.on_site,
         warning=services.day_warning(slot, services.utcnow()),
     )
 
