@@ -476,10 +476,11 @@ def demo_objects(env: dict[str, str]):  # noqa: ANN201 - (app, path ids)
 
     from core import create_app
     from core.extensions import db
+    from core.schools import School
     from jou.bookings import tokens
     from jou.bookings.models import Booking
     from jou.models import Site, Slot
-    from pmi.models import Intervention, School
+    from pmi.models import Intervention
     from pmi.transports.models import TransportStop as Stop
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})

@@ -65,6 +65,7 @@ MODEL_MODULES = (
     "core.auth.models",
     "core.geography.models",
     "core.mail",
+    "core.schools.models",
     "jou.models",
     "jou.bookings.models",
     "jou.checkin.models",
@@ -84,6 +85,7 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     from core.auth import views as auth_views
     from core.extensions import csrf
     from core.geography import views as geo_views
+    from core.schools import api as schools_api
     from jou import api as jou_api
     from jou import views as jou_views
     from jou.bookings import privacy_views
@@ -108,7 +110,7 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
     for bp in pages:
         app.register_blueprint(bp)
     apis = (
-        auth_api.blp, *jou_api.blueprints, *checkin_api.blueprints, *pmi_api.blueprints,
+        auth_api.blp, schools_api.schools_blp, *jou_api.blueprints, *checkin_api.blueprints, *pmi_api.blueprints,
         *transports_api.blueprints, *maps_api.blueprints, *stats_api.blueprints,
     )  # fmt: skip
     for blp in apis:

@@ -17,8 +17,9 @@ from core.geography import DEPARTMENTS, REGIONS, SEATS
 from core.geography.territories import DEPARTMENT_REGION
 from core.maps.assets import offline_map, safe_label
 from core.models import HEADCOUNT, HeadcountSums, headcount_sums
+from core.schools import School
 from maps.cache import cached
-from pmi.models import Intervention, School
+from pmi.models import Intervention
 
 LEVELS = ("region", "department")
 MAX_RADIUS = 40  # pixels, for the territory with the most pupils

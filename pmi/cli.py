@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from core.errors import AppError
 from core.formatting import french_number
+from core.schools.directory import import_schools, read_annuaire
 from core.uow import analyze, committed
-from pmi.schools import import_schools, read_annuaire
 
 pmi_cli = AppGroup("pmi", help="Promotion des Métiers de l'Ingénieur : annuaire des établissements.")
 

@@ -29,13 +29,13 @@ from core.geography import apply_location, locate, region_of_department, regiona
 from core.geography.models import RegionalGroup
 from core.geography.names import fold
 from core.models import HeadcountSums, headcount_sums
+from core.schools import School
 from core.validation import valid_uai
 from pmi.models import (
     INTERVENTION_KIND_LABELS,
     LEVEL_LABELS,
     Intervention,
     InterventionKind,
-    School,
     Volunteer,
     intervention_volunteers,
     max_pupils,

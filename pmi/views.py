@@ -8,8 +8,6 @@ in pmi.interventions.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -19,6 +17,7 @@ from core.auth.permissions import Permission, can
 from core.errors import AppError
 from core.geography.groups import regional_groups
 from core.inputs import load, load_form, page_errors
+from core.schools.directory import uai_from_search
 from core.uow import attempt
 from core.validation import MAX_YEAR, MIN_YEAR, display_phone, query_int
 from pmi import interventions as services
@@ -28,7 +27,6 @@ from pmi.volunteers import profile_of, save_profile, volunteers_of_group
 
 bp = Blueprint("pmi", __name__, url_prefix="/pmi")
 
-UAI_IN_TEXT = re.compile(r"\b(\d{7}[A-Za-z])\b")
 COUNT_FIELDS = ("female", "male", "unspecified", "duration_minutes")
 VENUE_FIELDS = ("name", "street", "postcode", "city")
 
@@ -220,8 +218,7 @@ def _load_form(form: MultiDict) -> dict:
         data["venue"] = {key: form.get(f"venue_{key}", "") for key in VENUE_FIELDS}
     else:
         # Without JavaScript, the UAI typed (or pasted with the name) in the search box is enough.
-        match = UAI_IN_TEXT.search(form.get("school_search", ""))
-        uai = form.get("school_uai", "").strip() or (match.group(1) if match else "")
+        uai = form.get("school_uai", "").strip() or uai_from_search(form.get("school_search"))
         if uai:
             data["school_uai"] = uai
     for key in ("date", "kind"):

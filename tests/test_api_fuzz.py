@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from core.auth.models import Role
+from core.schools.directory import find_school
 from jou.bookings import services as booking_services
 from jou.bookings import tokens
 from pmi.transports import services as transport_services
@@ -99,7 +100,7 @@ def data(app, client, db_session):
     intervention = log(volunteer, make_school())
     paris = organiser("paris")
     transport = make_transport(paris)
-    stop = transport_services.add_stop(paris, transport.id, stop_data(make_school(uai=UAI)))
+    stop = transport_services.add_stop(paris, transport.id, stop_data(find_school(UAI)))
     admin = make_user(Role.ADMIN)
     db_session.flush()
     users = {"admin": admin, "factory": owner, "volunteer": volunteer, "organiser": paris}

@@ -13,12 +13,15 @@ from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.extensions import db
+from core.schools import School
 from jou.bookings import services as booking_services
 from jou.bookings import tokens
 from jou.bookings.models import Booking, BookingStatus, WaitlistEntry
 from jou.models import Slot
 from tests.factories import login, make_edition, make_site, make_user, slot_data
+from tests.plugins.jou import enrolled
 from tests.plugins.mail import text_body
+from tests.plugins.pmi import make_school
 
 VALID_UAI = "0690001B"  # check letter: "ABCDEFGHJKLMNPRSTUVWXYZ"[690001 % 23]
 
@@ -73,6 +76,7 @@ def public_slot(site) -> Slot:
 
 @pytest.fixture
 def school_slot(site) -> Slot:
+    enrolled(VALID_UAI)
     return slot_of(site, "schools")
 
 
@@ -217,6 +221,29 @@ def test_party_above_the_edition_limit_is_refused(client, edition, public_slot):
     assert response.status_code == 422
     assert field_errors(response.get_data(as_text=True), "party_size")
     assert booking_count() == 0
+
+
+def test_school_chosen_by_name_without_javascript(client, school_slot):
+    """The autocomplete fills the hidden UAI; without it, the words typed must name one school."""
+    make_school(name="Collège Jean Moulin", city="Lyon", department="69")
+    make_school(name="Collège Jean Moulin", city="Arras", department="62")
+    ambiguous = book(client, school_slot, school_form(uai="", school_search="Jean Moulin"))
+    html = ambiguous.get_data(as_text=True)
+    assert ambiguous.status_code == 422 and booking_count() == 0
+    assert field_errors(html, "uai") == [
+        "Choisissez l&#39;établissement dans la liste (nom, commune ou UAI)."
+    ]
+    assert 'value="Jean Moulin"' in html  # what was typed stays in the box
+
+    lyon = db.session.scalar(select(School).where(School.city == "Lyon"))
+    book(client, school_slot, school_form(uai="", school_search="jean moulin lyon"))
+    assert db.session.scalar(select(Booking.uai)) == lyon.uai
+
+
+def test_school_form_offers_the_directory_search(client, school_slot):
+    html = client.get(f"/creneaux/{school_slot.id}/reserver").get_data(as_text=True)
+    assert 'data-api="/api/v1/schools"' in html and "js/school-autocomplete.js" in html
+    assert 'role="combobox"' in html and 'type="hidden" name="uai"' in html
 
 
 def test_school_form_rejects_an_invalid_uai(client, school_slot):

@@ -8,11 +8,21 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from core.identifiers import UAI_LETTERS
+from core.schools import SchoolKind
 from jou.bookings import services, tokens
-from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
+from jou.bookings.models import (
+    LEVELS_BY_KIND,
+    SCHOOL_LEVELS,
+    Booking,
+    BookingStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from jou.services import paris_today
 from tests.factories import make_site, slot_data
 from tests.plugins.jou import UAI, open_edition, party, public_slot, school_class, seats_taken, slots_of
+from tests.plugins.pmi import make_school
 
 # ---- public booking ----------------------------------------------------------------------------------
 
@@ -93,6 +103,33 @@ def test_invalid_uai_and_level(db_session):
     with pytest.raises(ValidationFailed) as exc:
         services.book(slot.id, school_class(uai="0750001A", level="Master"))
     assert set(exc.value.fields) == {"uai", "level"}
+
+
+def test_a_class_books_only_for_an_open_school_of_the_directory(db_session):
+    _, slot = slots_of(capacity=200)
+    nowhere = "0750002" + UAI_LETTERS[750002 % 23]  # passes the checksum, in no directory
+    closed = make_school(kind="college", open=False, name="Collège Fermé")
+    lycee = make_school(kind="lycee_gt", name="Lycée Voltaire")
+    refusals = {
+        nowhere: ("uai", "pas dans l'annuaire"),
+        closed.uai: ("uai", "Collège Fermé est fermé"),
+        lycee.uai: ("level", "Lycée Voltaire (lycée général et technologique) n'a pas de classe de niveau « Quatrième »"),
+    }  # fmt: skip
+    for uai, (field, message) in refusals.items():
+        with pytest.raises(ValidationFailed) as exc:
+            services.book(slot.id, school_class(uai=uai, level="4e"))
+        assert set(exc.value.fields) == {field} and message in exc.value.fields[field][0], exc.value.fields
+    assert seats_taken(slot) == 0
+    booking = services.book(slot.id, school_class(uai=lycee.uai, level="2nde"))
+    assert (booking.uai, booking.level) == (lycee.uai, "2nde")
+
+
+def test_every_kind_of_school_teaches_some_level_and_every_level_is_taught_somewhere():
+    for kind in SchoolKind:
+        assert LEVELS_BY_KIND[kind] and set(LEVELS_BY_KIND[kind]) <= set(SCHOOL_LEVELS)
+    assert set().union(*(LEVELS_BY_KIND[k] for k in SchoolKind if k != SchoolKind.OTHER)) == set(
+        SCHOOL_LEVELS
+    )
 
 
 def test_unpublished_site_slot_does_not_exist(db_session):

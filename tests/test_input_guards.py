@@ -213,7 +213,7 @@ def test_a_database_refusal_that_escapes_is_answered_not_a_500(
     def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise error
 
-    monkeypatch.setattr("pmi.api.schools.search_schools", refuse)
+    monkeypatch.setattr("core.schools.api.search_schools", refuse)
     response = client.get("/api/v1/schools?q=lycee")
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code

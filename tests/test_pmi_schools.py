@@ -17,11 +17,9 @@ from sqlalchemy import func, select
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.identifiers import uai_is_valid
-from core.validation import UAI_MESSAGE
-from fixtures.loader import SCHOOLS_FILE
-from pmi import schools as schools_module
-from pmi.models import School
-from pmi.schools import (
+from core.schools import School
+from core.schools import directory as schools_module
+from core.schools.directory import (
     Rejection,
     SchoolImportSummary,
     get_school,
@@ -31,6 +29,8 @@ from pmi.schools import (
     school_kind,
     search_schools,
 )
+from core.validation import UAI_MESSAGE
+from fixtures.loader import SCHOOLS_FILE
 from tests.conftest import SHARED_DATA
 
 SMALL = Path(__file__).parent / "data" / "schools" / "annuaire_small.csv"

@@ -20,7 +20,7 @@ from jou.checkin.models import CheckIn
 from jou.models import Slot
 from stats.queries import compute
 from tests.factories import make_edition, make_site, make_user, slot_data
-from tests.plugins.jou import holds, string_values
+from tests.plugins.jou import enrolled, holds, string_values
 
 YEAR = 2024
 BOOKED_ON = datetime(2024, 2, 1, 10, tzinfo=UTC)
@@ -73,7 +73,7 @@ def past_edition_world() -> dict:
     services.book(lyon_slot.id, party("Zoé Purgeable", 3, female=1, male=2), now=BOOKED_ON)
     klass = services.book(
         school.id,
-        {"uai": "0750001U", "level": "4e", "female": 12, "male": 11, "unspecified": 1, "adults": 2,
+        {"uai": enrolled(), "level": "4e", "female": 12, "male": 11, "unspecified": 1, "adults": 2,
          "name": "Mme Professeure Unique", "email": VISITORS["Mme Professeure Unique"], "consent": True},
         now=BOOKED_ON,
     )  # fmt: skip

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
 from core.models import HeadcountMixin, PersonalData, TimestampMixin, UTCDateTime, headcount_check, utcnow
+from core.schools import School, SchoolKind
 from jou.models import Slot
 
 
@@ -49,6 +50,16 @@ SCHOOL_LEVELS = {
     "BTS": "BTS",
     "BUT": "BUT",
     "CPGE": "Classe préparatoire",
+}
+_LYCEE = ("2nde", "1re", "Tle")
+# The classes each kind of school of the directory teaches: a collège has no Terminale, a lycée no
+# Quatrième (lycées professionnels have 3e prépa-métiers; lycées host BTS and classes préparatoires).
+LEVELS_BY_KIND: dict[str, tuple[str, ...]] = {
+    SchoolKind.COLLEGE: ("6e", "5e", "4e", "3e"),
+    SchoolKind.LYCEE_GT: (*_LYCEE, "BTS", "CPGE"),
+    SchoolKind.LYCEE_PRO: ("3e", *_LYCEE, "CAP", "Bac pro", "BTS"),
+    SchoolKind.POST_BAC: ("BTS", "BUT", "CPGE"),
+    SchoolKind.OTHER: tuple(SCHOOL_LEVELS),
 }
 
 
@@ -91,6 +102,10 @@ class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     slot: Mapped[Slot] = relationship(Slot)
+    # A class's school in the directory (its name for the factory; the booking keeps only the UAI).
+    school: Mapped[School | None] = relationship(
+        School, primaryjoin="foreign(Booking.uai) == School.uai", viewonly=True
+    )
 
     # Not a column: services.book() sets it on a booking returned again for a replayed idempotency key.
     replayed = False

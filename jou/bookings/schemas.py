@@ -65,7 +65,11 @@ class WaitlistInputSchema(PublicBookingInputSchema):
 class SchoolBookingInputSchema(ContactSchema):
     """A class and its accompanying adults (schools slots, Friday). Pupils are counts, never names."""
 
-    uai = Uai(required=True, metadata={"description": "Code UAI de l'établissement (ex. 0750001U)"})
+    uai = Uai(
+        required=True,
+        error_messages={"required": "Choisissez l'établissement dans la liste (nom, commune ou UAI)."},
+        metadata={"description": "Code UAI d'un établissement de l'annuaire (GET /api/v1/schools?q=…)"},
+    )
     level = fields.String(required=True, validate=validate.OneOf(list(SCHOOL_LEVELS)))
     female = _count(metadata={"description": "Filles"})
     male = _count(metadata={"description": "Garçons"})

@@ -42,9 +42,12 @@ from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import PARIS, french_date
 from core.models import utcnow
+from core.schools import School
+from core.schools.directory import find_school
 from core.validation import valid_uai
 from jou.bookings import calendar, notify
 from jou.bookings.models import (
+    LEVELS_BY_KIND,
     SCHOOL_LEVELS,
     Booking,
     BookingKind,
@@ -285,17 +288,32 @@ def _headcount(kind: BookingKind, data: dict) -> tuple[int, dict[str, int]]:
 
 
 def _school_fields(data: dict) -> dict[str, Any]:
+    """The class's school is one of the directory, open, and teaches the class's level."""
     errors: dict[str, list[str]] = {}
-    uai = ""
+    level = data.get("level")
+    if level not in SCHOOL_LEVELS:
+        errors["level"] = ["Niveau de classe inconnu."]
     try:
         uai = valid_uai(data.get("uai"))
     except ValidationError as exc:
-        errors["uai"] = exc.messages
-    if data.get("level") not in SCHOOL_LEVELS:
-        errors["level"] = ["Niveau de classe inconnu."]
+        raise ValidationFailed(fields={"uai": exc.messages, **errors}) from None
+    school = find_school(uai)
+    if school is None:
+        errors["uai"] = [
+            "Cet établissement n'est pas dans l'annuaire de l'éducation : choisissez-le dans la liste "
+            "(nom, commune ou UAI)."
+        ]
+    elif not school.open:
+        errors["uai"] = [f"{school.name} est fermé selon l'annuaire de l'éducation."]
+    elif level in SCHOOL_LEVELS and level not in LEVELS_BY_KIND.get(school.kind, ()):
+        taught = ", ".join(SCHOOL_LEVELS[code] for code in LEVELS_BY_KIND.get(school.kind, ()))
+        errors["level"] = [
+            f"{school.name} ({school.kind_label.lower()}) n'a pas de classe de niveau "
+            f"« {SCHOOL_LEVELS[level]} » : choisissez parmi {taught}."
+        ]
     if errors:
         raise ValidationFailed(fields=errors)
-    return {"uai": uai, "level": data["level"]}
+    return {"uai": uai, "level": level, "school": school}
 
 
 # ---- booking -----------------------------------------------------------------------------------------
@@ -385,6 +403,7 @@ def book(
     try:
         booking = _insert_booking(
             slot,
+            extra.get("school"),
             kind=kind,
             party_size=party_size,
             name=data["name"],
@@ -422,10 +441,10 @@ def book(
     return booking
 
 
-def _insert_booking(slot: Slot, **values: Any) -> Booking:
+def _insert_booking(slot: Slot, school: School | None, **values: Any) -> Booking:
     """A new confirmed booking of the slot: one INSERT, then the object attached to the session as stored
     (the ORM's flush of it cost more CPU than the INSERT: bench/booking_cpu.py). Every column is given
-    its value and the slot is set, so reading any of them never goes back to the database
+    its value and the slot (and a class's school) is set, so reading any of them never goes back to the database
     (tests/test_bookings_services.py checks that no column is left out)."""
     now = utcnow()
     row = {"slot_id": slot.id, "status": BookingStatus.CONFIRMED, "created_at": now, "updated_at": now}
@@ -435,6 +454,7 @@ def _insert_booking(slot: Slot, **values: Any) -> Booking:
     make_transient_to_detached(booking)
     db.session.add(booking)
     set_committed_value(booking, "slot", slot)
+    set_committed_value(booking, "school", school)
     return booking
 
 

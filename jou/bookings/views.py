@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema
+from werkzeug.datastructures import MultiDict
 
 from core.admission import Busy, limited
 from core.auth.access import require
@@ -22,6 +23,7 @@ from core.errors import AppError, NotFound
 from core.exports import attachment, excel_csv
 from core.formatting import french_date, french_datetime, french_time
 from core.inputs import load_form, page_errors
+from core.schools.directory import uai_from_search
 from core.uow import attempt
 from core.validation import display_phone
 from jou import services as site_services
@@ -49,6 +51,7 @@ CSV_HEADER = [
     "Hommes / garçons",
     "Non précisé",
     "Accompagnateurs",
+    "Établissement",
     "UAI",
     "Niveau",
     "Réservé le",
@@ -98,7 +101,7 @@ def book(slot_id: int):
         values = request.form.to_dict()
         try:
             with attempt():
-                data = load_form(_booking_schema(slot))
+                data = load_form(_booking_schema(slot), _with_school(request.form, slot))
                 booking = services.book(
                     slot.id,
                     data,
@@ -114,6 +117,15 @@ def book(slot_id: int):
             return _render_booking_form(services.bookable_slot(slot_id), values, errors, status=status)
         return redirect(url_for("bookings.manage", token=tokens.manage_token(booking)))
     return _render_booking_form(slot, values, errors)
+
+
+def _with_school(form: MultiDict, slot: Slot) -> MultiDict:
+    """A class's school from the search box when the autocomplete did not fill the UAI (no JavaScript)."""
+    if slot.audience != Audience.SCHOOLS or form.get("uai"):
+        return form
+    form = form.copy()
+    form["uai"] = uai_from_search(form.get("school_search"))
+    return form
 
 
 @bp.route("/creneaux/<int:slot_id>/liste-attente", methods=["POST"])
@@ -358,6 +370,7 @@ def _csv_row(slot: Slot, booking: Booking) -> list[object]:
         booking.male,
         booking.unspecified,
         booking.adults,
+        booking.school.name if booking.school else "",
         booking.uai or "",
         SCHOOL_LEVELS.get(booking.level or "", booking.level or ""),
         french_datetime(booking.created_at),

@@ -1,4 +1,5 @@
-"""PMI tables, one module per resource: schools, volunteers, interventions (transports: pmi.transports)."""
+"""PMI tables, one module per resource: volunteers, interventions (transports: pmi.transports; the schools
+directory: core.schools)."""
 
 from pmi.models.interventions import (
     CROWD_KINDS,
@@ -13,22 +14,16 @@ from pmi.models.interventions import (
     pack_levels,
     unpack_levels,
 )
-from pmi.models.schools import KIND_LABELS, SECTOR_LABELS, School, SchoolKind, SchoolSector
 from pmi.models.volunteers import Volunteer
 
 __all__ = [
     "CROWD_KINDS",
     "INTERVENTION_KIND_LABELS",
-    "KIND_LABELS",
     "LEVEL_LABELS",
     "MAX_PUPILS_CROWD",
     "MAX_PUPILS_GROUP",
-    "SECTOR_LABELS",
     "Intervention",
     "InterventionKind",
-    "School",
-    "SchoolKind",
-    "SchoolSector",
     "Volunteer",
     "intervention_volunteers",
     "max_pupils",

@@ -1,4 +1,4 @@
-"""PMI schemas, one module per resource: schools, volunteers, interventions (transports: pmi.transports)."""
+"""PMI schemas, one module per resource: volunteers, interventions (transports: pmi.transports)."""
 
 from pmi.schemas.interventions import (
     PLACE_BOTH,
@@ -12,11 +12,9 @@ from pmi.schemas.interventions import (
     StatsSchema,
     VenueSchema,
 )
-from pmi.schemas.schools import MAX_SEARCH_RESULTS, SchoolQuerySchema, SchoolSchema
 from pmi.schemas.volunteers import ProfileSchema, VolunteerRefSchema
 
 __all__ = [
-    "MAX_SEARCH_RESULTS",
     "PLACE_BOTH",
     "PLACE_NEITHER",
     "InterventionInputSchema",
@@ -24,8 +22,6 @@ __all__ = [
     "InterventionSchema",
     "InterventionUpdateSchema",
     "ProfileSchema",
-    "SchoolQuerySchema",
-    "SchoolSchema",
     "StatsQuerySchema",
     "StatsRowSchema",
     "StatsSchema",

@@ -40,9 +40,9 @@ from core.formatting import french_date
 from core.geography import region_name
 from core.geography.models import RegionalGroup
 from core.models import HeadcountSums, headcount_sums
+from core.schools import School
 from core.validation import valid_uai
 from pmi.interventions import paris_today
-from pmi.models import School
 from pmi.transports.campuses import BY_CODE, campus_label
 from pmi.transports.models import Transport, TransportStatus, TransportStop
 from pmi.volunteers import profile_of

@@ -21,13 +21,14 @@ from core.geography.groups import regional_groups
 from core.inputs import load_form, page_errors
 from core.maps.assets import map_parts
 from core.maps.routes import route_map
+from core.schools.directory import uai_from_search
 from core.uow import attempt
 from core.validation import parse_int
 from pmi.transports import documents, services
 from pmi.transports.campuses import BY_CODE, CAMPUSES
 from pmi.transports.models import STATUS_LABELS, Transport
 from pmi.transports.schemas import StopInputSchema, TransportInputSchema, TransportUpdateSchema
-from pmi.views import UAI_IN_TEXT, input_name, recent_years, requested_year
+from pmi.views import input_name, recent_years, requested_year
 
 bp = Blueprint("transports", __name__)
 
@@ -251,10 +252,10 @@ def transport_stats():
 
 def _stop_form(form: MultiDict) -> dict:
     # Without JavaScript, the UAI typed (or pasted with the name) in the search box is enough.
-    match = None if form.get("school_uai") else UAI_IN_TEXT.search(form.get("school_search", ""))
-    if match:
+    uai = "" if form.get("school_uai") else uai_from_search(form.get("school_search"))
+    if uai:
         form = form.copy()
-        form["school_uai"] = match.group(1)
+        form["school_uai"] = uai
     return load_form(StopInputSchema(), form)
 
 

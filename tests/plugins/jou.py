@@ -1,7 +1,8 @@
 """Test helpers: JOU (editions, sites, slots, bookings), shared by the test modules.
 
 - `open_edition`, `slots_of`, `public_slot`: an edition whose booking window is open today and an
-  approved site's slots on it; `party` and `school_class` are valid booking input, `seats_taken` the
+  approved site's slots on it; `party` and `school_class` are valid booking input (`enrolled` puts a
+  UAI in the schools directory), `seats_taken` the
   slot's counter as the database holds it.
 - `public_slot_of(site)`: a site's public slot; `make_booking` a confirmed booking row without the
   seat-taking rules.
@@ -21,10 +22,12 @@ from sqlalchemy import select
 from core.extensions import db
 from core.identifiers import luhn_is_valid
 from core.models import utcnow
+from core.schools import School
 from jou.bookings.models import Booking, BookingKind
 from jou.models import Edition, Slot
 from jou.services import paris_today
 from tests.factories import make_edition, make_site, siret, slot_data
+from tests.plugins.pmi import make_school
 
 # ---- editions, slots and booking input ----------------------------------------------------------------
 
@@ -67,7 +70,16 @@ def party(n: int = 2, email: str = "alice@example.org", **kw) -> dict:
     return {"party_size": n, "name": "Alice Martin", "email": email, "consent": True, **kw}
 
 
+def enrolled(uai: str = UAI, kind: str = "college") -> str:
+    """`uai` as a school of the directory (a class books only for one of them); returns the UAI."""
+    if db.session.scalar(select(School.id).where(School.uai == uai)) is None:
+        make_school(uai=uai, kind=kind, name=f"Établissement {uai}")
+    return uai
+
+
 def school_class(**kw) -> dict:
+    """A class of 4e of the collège UAI, which is put in the directory."""
+    enrolled()
     data = {
         "uai": UAI,
         "level": "4e",

@@ -16,9 +16,10 @@ from core.auth.models import Role
 from core.extensions import db
 from core.geography.names import fold
 from core.identifiers import UAI_LETTERS
+from core.schools import School
 from pmi import interventions as intervention_services
 from pmi.interventions import paris_today
-from pmi.models import Intervention, School
+from pmi.models import Intervention
 from pmi.transports import services as transport_services
 from pmi.transports.models import Transport
 from pmi.volunteers import save_profile

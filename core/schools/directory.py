@@ -30,8 +30,8 @@ from core.geography.names import fold
 from core.geography.territories import COLLECTIVITIES, DEPARTMENTS, region_of_department
 from core.identifiers import normalise_uai
 from core.models import utcnow
+from core.schools.models import School, SchoolKind, SchoolSector
 from core.validation import valid_uai
-from pmi.models import School, SchoolKind, SchoolSector
 
 SEPARATOR = ";"
 # Columns the import cannot do without; the postcode column changed name between exports.
@@ -466,3 +466,21 @@ def get_school(uai: str) -> School:
     if school is None:
         raise NotFound("Établissement introuvable.")
     return school
+
+
+# A UAI inside free text ("Lycée Faidherbe 0590083J"): how a form works without its autocomplete.
+UAI_IN_TEXT = re.compile(r"\b(\d{7}[A-Za-z])\b")
+
+
+def find_school(uai: str | None) -> School | None:
+    return db.session.scalar(select(School).where(School.uai == normalise_uai(uai or "")))
+
+
+def uai_from_search(text: str | None) -> str:
+    """The UAI a school search box designates without JavaScript: a UAI typed in it, or the one school
+    whose name and city match every word; "" when the box names no school or several."""
+    match = UAI_IN_TEXT.search(text or "")
+    if match:
+        return normalise_uai(match.group(1))
+    found = search_schools((text or "").strip(), limit=2)
+    return found[0].uai if len(found) == 1 else ""

@@ -6,8 +6,8 @@ The directory is open data and holds no personal data: its reads are public.
 from __future__ import annotations
 
 from core.api import ErrorSchema, api_blueprint
-from pmi.schemas import SchoolQuerySchema, SchoolSchema
-from pmi.schools import get_school, search_schools
+from core.schools.directory import get_school, search_schools
+from core.schools.schemas import SchoolQuerySchema, SchoolSchema
 
 schools_blp = api_blueprint("schools_api", __name__, "/schools", description="Annuaire des établissements")
 

@@ -37,7 +37,7 @@ SECTOR_LABELS = {SchoolSector.PUBLIC: "Public", SchoolSector.PRIVATE: "Privé"}
 
 
 class School(TimestampMixin, db.Model):
-    """One establishment of the Annuaire de l'éducation, upserted by UAI (pmi.schools.import_schools)."""
+    """One establishment of the Annuaire de l'éducation, upserted by UAI (core.schools.directory.import_schools)."""
 
     __tablename__ = "schools"
     __table_args__ = (
