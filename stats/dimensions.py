@@ -34,7 +34,7 @@ from core.extensions import db
 from core.formatting import french_date
 from core.geography.names import fold
 from core.geography.territories import COLLECTIVITIES, DEPARTMENTS, REGIONS, department_name, region_name
-from core.validation import MAX_YEAR, MIN_YEAR, BaseSchema, id_field
+from core.validation import MAX_INT, MAX_YEAR, MIN_YEAR, BaseSchema
 from jou.models import AUDIENCE_LABELS, Audience
 from jou.sectors import SECTORS, sector_label
 from pmi.models import INTERVENTION_KIND_LABELS, LEVEL_LABELS, InterventionKind
@@ -135,7 +135,7 @@ def _intervention() -> Any:  # noqa: ANN401
 
 
 def _school() -> Any:  # noqa: ANN401
-    from pmi.models import School
+    from core.schools import School
 
     return School
 
@@ -194,6 +194,92 @@ def _check_school_year(value: str) -> None:
     match = SCHOOL_YEAR.match(value)
     if not match or int(match[2]) != int(match[1]) + 1 or not MIN_YEAR <= int(match[1]) <= MAX_YEAR:
         raise ValidationError("Année scolaire attendue sous la forme 2024-2025.")
+
+
+class Named(fields.Field):
+    """A filter value given by its name or by its code (or id): read as the code. An unknown value is
+    refused, never an empty answer; a name several share asks for the code."""
+
+    def __init__(self, resolve: Callable[[str], dict[Any, str]], unknown: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.resolve = resolve  # the typed text → {code: name} of what it designates
+        self.unknown = unknown
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        if not text or len(text) > MAX_NAME:
+            raise ValidationError(self.unknown)
+        found = self.resolve(text)
+        if not found:
+            raise ValidationError(self.unknown)
+        if len(found) > 1:
+            names = ", ".join(f"{name} ({code})" for code, name in sorted(found.items(), key=str))
+            raise ValidationError(f"Plusieurs correspondent : {names}. Précisez par le code.")
+        return next(iter(found))
+
+
+MAX_NAME = 120
+
+
+def _named(resolve: Callable[[str], dict[Any, str]], unknown: str, description: str) -> Callable[[], Named]:
+    return lambda: Named(resolve, unknown, metadata={"description": description})
+
+
+def _by_code_or_name(text: str, pairs: Iterable[tuple[Any, str]], noise: re.Pattern | None = None) -> dict:
+    """What `text` designates among (code, name) pairs: the code itself, else the names equal to it with
+    accents, case and an optional prefix (« Académie de ») ignored."""
+    pairs = list(pairs)
+    exact = {code: name for code, name in pairs if str(code).casefold() == text.casefold()}
+    if exact:
+        return exact
+
+    def key(name: str) -> str:
+        folded = fold(name)
+        return noise.sub("", folded).strip() if noise else folded
+
+    wanted = key(text)
+    return {code: name for code, name in pairs if key(name) == wanted}
+
+
+_ACADEMIE_PREFIX = re.compile(r"^academie\s+(de\s+|d\s*)?")
+
+
+def _find_academie(text: str) -> dict[Any, str]:
+    school = _school()
+    pairs = db.session.execute(
+        select(school.academie_code, school.academie_name)
+        .where(school.academie_code.is_not(None), school.academie_name.is_not(None))
+        .distinct()
+    ).all()
+    return _by_code_or_name(text, pairs, _ACADEMIE_PREFIX)
+
+
+def _find_group(text: str) -> dict[Any, str]:
+    from core.geography.groups import regional_groups
+
+    return _by_code_or_name(text, ((g.code, g.name) for g in regional_groups()))
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits of an id that fits the column ("²" and "٣" are digits to str.isdigit)."""
+    return re.fullmatch(r"[0-9]{1,10}", text) is not None and 0 < int(text) <= MAX_INT
+
+
+def _find_site(text: str) -> dict[Any, str]:
+    return _site_names({int(text)}) if _is_id(text) else {}
+
+
+def _find_volunteer(text: str) -> dict[Any, str]:
+    """Names people: stats.api lets only staff send it (401/403 before a name is looked up)."""
+    from core.auth.models import User
+    from pmi.models import Volunteer
+
+    if text.isdecimal():
+        return _volunteer_names({int(text)}) if _is_id(text) else {}
+    pairs = db.session.execute(
+        select(Volunteer.id, User.name).join(User, User.id == Volunteer.user_id).where(User.name.is_not(None))
+    ).all()
+    return _by_code_or_name(text, pairs)
 
 
 def school_year_name(start: int | None) -> str | None:
@@ -348,9 +434,7 @@ REGISTRY: dict[str, Dimension] = {
         Dimension(
             "academie",
             "Académie",
-            lambda: fields.String(
-                validate=validate.Length(min=1, max=3), metadata={"description": "PMI : code de l'académie"}
-            ),
+            _named(_find_academie, "Académie inconnue.", "PMI : académie, par son nom (Lyon) ou son code"),
             {"pmi": Sql(lambda: _school().academie_code, join="school", where=_pmi_academie)},
             names=_academie_names,
             none_label="Hors établissement (lieu sans académie)",
@@ -358,9 +442,7 @@ REGISTRY: dict[str, Dimension] = {
         Dimension(
             "gr",
             "Groupe régional",
-            lambda: fields.String(
-                validate=validate.Length(min=1, max=20), metadata={"description": "Code du GR"}
-            ),
+            _named(_find_group, "Groupe régional inconnu.", "Groupe régional, par son nom ou son code"),
             {
                 "jou": Sql(lambda: _jou("Site").regional_group),
                 "pmi": Sql(lambda: _intervention().regional_group),
@@ -449,14 +531,18 @@ REGISTRY: dict[str, Dimension] = {
         Dimension(
             "site",
             "Site",
-            lambda: id_field(metadata={"description": "JOU : site (id)"}),
+            _named(_find_site, "Site inconnu.", "JOU : site (id)"),
             {"jou": Sql(lambda: _jou("Site").id)},
             names=_site_names,
         ),
         Dimension(
             "volunteer",
             "Intervenant",
-            lambda: id_field(metadata={"description": "PMI : intervenant (id) — équipe Soce seulement"}),
+            _named(
+                _find_volunteer,
+                "Intervenant inconnu.",
+                "PMI : intervenant, par son nom ou son id — équipe Soce",
+            ),
             {"pmi": Sql(lambda: _links().c.volunteer_id, join="links", where=_pmi_volunteer)},
             names=_volunteer_names,
             staff_only=True,

@@ -130,3 +130,49 @@ def test_rows_that_overlap_are_flagged_and_the_totals_count_each_record_once(cli
     plain = client.get("/api/v1/stats/pmi?year=2024&by=region").get_json()
     assert plain["overlapping"] is False and plain["overlap_note"] is None
     assert sum(row["total"] for row in plain["rows"]) == plain["totals"]["total"] == 30
+
+
+def test_filters_take_names_and_refuse_what_does_not_exist(client, interventions):
+    """A filter value that designates nothing is a 422 on its field, never an answer of zeros."""
+    admin = api_token(client, make_user(Role.ADMIN).email)
+    make_school("69", "84", academie_code="10", academie_name="Lyon")
+    make_school("13", "93", academie_code="02", academie_name="Aix-Marseille")
+
+    def get(query: str, **kw):  # noqa: ANN003
+        return client.get(f"/api/v1/stats/pmi?{query}", **kw)
+
+    by_code = get("volunteer=" + str(interventions["bruno"].id), headers=admin).get_json()
+    by_name = get("volunteer=bruno", headers=admin).get_json()
+    assert by_name["filters"] == by_code["filters"] == {"volunteer": interventions["bruno"].id}
+    assert by_name["totals"] == by_code["totals"] and by_name["totals"]["interventions"] == 2
+    for name in ("Lyon", "académie de lyon", "ACADEMIE DE LYON", "10"):
+        assert get(f"academie={name}").get_json()["filters"] == {"academie": "10"}, name
+    assert get("academie=Aix-Marseille").get_json()["filters"] == {"academie": "02"}
+    assert get("gr=paris").get_json()["filters"]["gr"] == "paris"
+    refused = {
+        "academie=Atlantide": ("academie", "Académie inconnue."),
+        "gr=nowhere": ("gr", "Groupe régional inconnu."),
+        "volunteer=Personne%20Inconnue": ("volunteer", "Intervenant inconnu."),
+        "volunteer=99999999": ("volunteer", "Intervenant inconnu."),
+    }
+    for query, (field, message) in refused.items():
+        response = get(query, headers=admin)
+        assert response.status_code == 422, query
+        assert response.get_json()["error"]["fields"][field] == [message], query
+    site = client.get("/api/v1/stats/jou?site=99999999")
+    assert site.status_code == 422 and site.get_json()["error"]["fields"]["site"] == ["Site inconnu."]
+
+
+def test_a_name_that_two_volunteers_share_asks_for_the_id(client, interventions):
+    admin = api_token(client, make_user(Role.ADMIN).email)
+    _, other = make_volunteer("lyonnais", name="Bruno")
+    response = client.get("/api/v1/stats/pmi?volunteer=Bruno", headers=admin)
+    [message] = response.get_json()["error"]["fields"]["volunteer"]
+    assert response.status_code == 422 and "Plusieurs correspondent" in message
+    assert f"({interventions['bruno'].id})" in message and f"({other.id})" in message
+
+
+def test_a_volunteer_name_is_not_looked_up_for_the_public(client, interventions):
+    """401 whether the name exists or not: the answer says nothing about who volunteers."""
+    for name in ("Bruno", "Personne"):
+        assert client.get(f"/api/v1/stats/pmi?volunteer={name}").status_code == 401
