@@ -9,8 +9,10 @@ typo never silently answers national totals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import jsonify
-from marshmallow import RAISE, fields, post_load, validate
+from marshmallow import RAISE, fields, post_load, pre_load, validate
 
 from core.api import ErrorSchema, api_blueprint
 from core.auth.access import require
@@ -18,6 +20,7 @@ from core.auth.permissions import Permission
 from core.validation import BaseSchema
 from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema, overlaps
 from stats.queries import MEASURES, compute
+from stats.records import records
 from stats.result import StatsResult
 
 blp = api_blueprint("stats_api", __name__, "/stats", description="Chiffres publiés : JOU, PMI, transports")
@@ -39,6 +42,17 @@ class ProgrammeStatsQuerySchema(FiltersSchema):
             "sans fréquentation encore) ; JOU : booked (réservations) ; transports : planned (prévus)"
         },  # fmt: skip
     )
+
+    @pre_load
+    def _staff_for_people(self, data: Mapping, **_kwargs) -> Mapping:
+        """Before any value is read (a volunteer's name is looked up): only staff ask about people."""
+        by = data.get("by") or []
+        asked = {
+            part.strip() for item in ([by] if isinstance(by, str) else by) for part in str(item).split(",")
+        }
+        if PERSONAL & (asked | set(data)):
+            require(Permission.SEE_VOLUNTEERS)
+        return data
 
     @post_load
     def _split_by(self, data: dict, **_kwargs) -> dict:
@@ -115,9 +129,46 @@ def programme_stats(args: dict, programme: str):
     établissement de deux lignes compte une fois). `by=volunteer` et `volunteer=` : équipe Soce."""
     by = args.pop("by")
     measure = args.pop("measure", "attended")
-    if PERSONAL & ({*by} | {*args}):
-        require(Permission.SEE_VOLUNTEERS)
     return jsonify(answer(compute(programme, by=by, filters=args, measure=measure)))
+
+
+class RecordsAnswerSchema(BaseSchema):
+    programme = fields.String()
+    filters = fields.Dict()
+    measure = fields.String()
+    count = fields.Integer(
+        metadata={"description": "Nombre d'enregistrements (interventions, cars, créneaux)"}
+    )
+    columns = fields.List(fields.String(), metadata={"description": "En-têtes des colonnes de `rows`"})
+    rows = fields.List(fields.List(fields.Raw()), metadata={"description": "Un enregistrement par ligne"})
+    totals = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "Leurs sommes : les chiffres"}
+    )
+
+
+@blp.route("/<programme>/records", methods=["GET"])
+@blp.arguments(ProgrammeStatsQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, RecordsAnswerSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Sans jeton")
+@blp.alt_response(403, schema=ErrorSchema, description="Hors équipe Soce")
+@blp.alt_response(422, schema=ErrorSchema, description="Programme, filtre ou mesure inconnu ou inapplicable")
+def programme_records(args: dict, programme: str):
+    """Les enregistrements derrière les chiffres (équipe Soce) : les interventions, les cars ou les créneaux
+    que `GET /stats/<programme>` compte avec les mêmes filtres et la même mesure, chacun avec ses effectifs ;
+    leurs sommes (`totals`) sont les totaux publiés. `by` est ignoré."""
+    require(Permission.SEE_STATISTICS)
+    args.pop("by")
+    measure = args.pop("measure", "attended")
+    found = records(programme, args, measure)
+    return {
+        "programme": found.programme,
+        "filters": found.filters,
+        "measure": found.measure,
+        "count": found.count,
+        "columns": found.header,
+        "rows": found.rows,
+        "totals": found.totals,
+    }
 
 
 def answer(result: StatsResult) -> dict:

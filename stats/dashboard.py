@@ -137,6 +137,8 @@ class Table:
     columns: list[Column]
     rows: list[list[Any]]
     total: list[Any] | None = None
+    # Per row, the page listing the records behind it (staff dashboard only; None: a row without a value).
+    links: list[str | None] | None = None
 
 
 @dataclass
@@ -288,6 +290,24 @@ class DashboardView:
             k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in args.items() if v not in (None, "")
         }
         return url_for("stats_api.programme_stats", programme=self.programme, **clean)
+
+    def records_url(self, dims: Mapping[str, Any] | None = None, *, every_year: bool = False) -> str | None:
+        """The staff page of the records behind the figures, or behind one row (its values as filters)."""
+        values = dict(dims or {})
+        if any(v is None or v == "" for v in values.values()):
+            return None  # "non renseigné" is no filter value
+        filters = {k: v for k, v in self.filters.items() if not (every_year and k in PERIODS)}
+        args: dict[str, Any] = {"programme": self.programme, **filters, **values}
+        if self.programme in PROGRAMME_MEASURES and self.measure != "attended":
+            args["measure"] = self.measure
+        return url_for("stats.records_page", **args)
+
+    def linked(self, breakdown: Breakdown, *, with_changes: bool = False) -> Table:
+        """A breakdown's table, each row linked to its records."""
+        table = breakdown.table(with_changes=with_changes)
+        every_year = breakdown is self.years
+        table.links = [self.records_url(row.dims, every_year=every_year) for row in breakdown.rows]
+        return table
 
     def map_url(self) -> str:
         """The map showing the same programme and year."""

@@ -87,24 +87,8 @@ def compute(
 ) -> StatsResult:
     """Headcounts of `programme` split by `by` (at most two dimensions of DIMENSIONS[programme]; a string
     or items may hold several names separated by commas), over the records matching `filters`."""
-    if programme not in PROGRAMMES:
-        raise ValidationFailed.on(
-            "programme", f"Programme inconnu : « {programme} » (possibles : jou, pmi, transports)."
-        )
-    errors: dict[str, list[str]] = {}
-    names = _dimension_names(programme, by, errors)
-    values, echo = _filter_values(programme, filters or {}, errors)
-    if measure not in MEASURES_OF[programme]:
-        possible = ", ".join(MEASURES_OF[programme])
-        what = "Mesure inconnue" if measure not in MEASURES else f"La mesure « {measure} » ne s'applique pas"
-        errors.setdefault("measure", []).append(
-            f"{what} aux chiffres {PROGRAMME_LABELS[programme]} (possibles : {possible})."
-        )
-    if errors:
-        raise ValidationFailed(fields=errors)
-
+    names, plan, echo = checked(programme, by, filters or {}, measure)
     dims = [canonical(programme, name) for name in names]
-    plan = PLANS[programme](values, measure)
     grouped, total = plan.run(dims)
     rows = [_headcount(programme, dict(zip(names, key, strict=True)), sums) for key, sums in grouped.items()]
     _label_and_sort(rows, names, dims)
@@ -113,6 +97,29 @@ def compute(
 
 
 # ---- input -----------------------------------------------------------------------------------------
+
+
+def checked(
+    programme: str, by: Sequence[str] | str, filters: Mapping[str, Any], measure: str
+) -> tuple[list[str], Plan, dict[str, Any]]:
+    """(the dimensions' names, the plan counting the filtered records, the filters as understood), or
+    ValidationFailed with every refusal by field."""
+    if programme not in PROGRAMMES:
+        raise ValidationFailed.on(
+            "programme", f"Programme inconnu : « {programme} » (possibles : jou, pmi, transports)."
+        )
+    errors: dict[str, list[str]] = {}
+    names = _dimension_names(programme, by, errors)
+    values, echo = _filter_values(programme, filters, errors)
+    if measure not in MEASURES_OF[programme]:
+        possible = ", ".join(MEASURES_OF[programme])
+        what = "Mesure inconnue" if measure not in MEASURES else f"La mesure « {measure} » ne s'applique pas"
+        errors.setdefault("measure", []).append(
+            f"{what} aux chiffres {PROGRAMME_LABELS[programme]} (possibles : {possible})."
+        )
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return names, PLANS[programme](values, measure), echo
 
 
 def _dimension_names(programme: str, by: Sequence[str] | str, errors: dict[str, list[str]]) -> list[str]:
@@ -234,6 +241,8 @@ class Plan:
     source: Callable[[Select, set[str]], Select]  # adds FROM, the named joins and WHERE
     sums: dict[str, ColumnElement]  # name → per-record expression
     distinct: dict[str, tuple[ColumnElement, set[str]]]  # name → (thing, joins it needs)
+    # The record a figure is made of (an intervention, a bus, a slot): stats.records lists them.
+    record: ColumnElement | None = None
     exploding: frozenset[str] = frozenset()  # dimensions that put a record in several rows
     sum_joins: frozenset[str] = frozenset()
 
@@ -330,7 +339,8 @@ def _filters(programme: str, values: dict[str, Any]) -> tuple[list[ColumnElement
 
 
 def _pmi(values: dict[str, Any], _measure: str) -> Plan:
-    from pmi.models import Intervention, School, intervention_volunteers
+    from core.schools import School
+    from pmi.models import Intervention, intervention_volunteers
 
     link = intervention_volunteers
     levels = pmi_levels()
@@ -355,6 +365,7 @@ def _pmi(values: dict[str, Any], _measure: str) -> Plan:
         sums={**{k: getattr(Intervention, k) for k in HEADCOUNT}, "interventions": literal_column("1")},
         # The volunteers are joined for their own count only: joined to the sums, they would repeat pupils.
         distinct={"schools": (Intervention.school_id, set()), "volunteers": (link.c.volunteer_id, {"links"})},
+        record=Intervention.id,
         exploding=_multi_valued("pmi"),
     )
 
@@ -363,7 +374,7 @@ def _pmi(values: dict[str, Any], _measure: str) -> Plan:
 
 
 def _transports(values: dict[str, Any], measure: str) -> Plan:
-    from pmi.models import School
+    from core.schools import School
     from pmi.transports.models import Transport, TransportStatus, TransportStop
 
     stop = TransportStop
@@ -388,6 +399,7 @@ def _transports(values: dict[str, Any], measure: str) -> Plan:
         source=source,
         sums=sums,
         distinct={"transports": (Transport.id, set()), "schools": (stop.school_id, set())},
+        record=Transport.id,
         # A transport through two regions is in both rows, but what is summed is its stops, each in one
         # region: the sums still add up, only the distinct count of transports overlaps.
     )
@@ -443,6 +455,7 @@ def _jou(values: dict[str, Any], measure: str) -> Plan:
         # A booking belongs to one slot, and a slot is in one row: the sum per slot is a distinct count.
         sums={**per_slot, "bookings": func.coalesce(booked.c.bookings, 0)},
         distinct={"sites": (Site.id, set())},
+        record=Slot.id,
         sum_joins=frozenset({"measure"}),
     )
 

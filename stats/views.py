@@ -3,21 +3,25 @@ XLSX exports, and the public summary /chiffres (totals and regions only: no name
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
 from core.auth.access import requires
 from core.auth.permissions import Permission
 from core.errors import ValidationFailed
-from core.exports import attachment
+from core.exports import attachment, excel_csv
 from core.formatting import paris_today
 from core.validation import MAX_YEAR, MIN_YEAR, query_int
-from stats import charts, dashboard, exports, report
+from stats import charts, dashboard, exports, records, report
 from stats.dashboard import Breakdown, DashboardView
 from stats.dimensions import DIMENSIONS, FILTERS
 from stats.result import PROGRAMMES
 
 bp = Blueprint("stats", __name__)
+T = TypeVar("T")
 
 
 @bp.context_processor
@@ -34,16 +38,31 @@ def labels() -> dict:
     }
 
 
-def _view() -> tuple[DashboardView | None, dict, dict[str, list[str]]]:
-    """(the view, the query as loaded, field errors): bad input is shown beside its field, never a 500."""
+def _parsed(build: Callable[[dict], T]) -> tuple[T | None, dict, dict[str, list[str]]]:
+    """(what `build` makes of the query string, the query as loaded, field errors): bad input is shown
+    beside its field, never a 500."""
     try:
         query = dashboard.parse_query(request.args)
-        return dashboard.build_view(query), query, {}
+        return build(query), query, {}
     except ValidationError as exc:
         messages = exc.normalized_messages()
         return None, {}, {str(k): list(v) if isinstance(v, list) else [str(v)] for k, v in messages.items()}
     except ValidationFailed as exc:
         return None, {}, exc.fields or {"_form": [exc.message]}
+
+
+def _view() -> tuple[DashboardView | None, dict, dict[str, list[str]]]:
+    return _parsed(dashboard.build_view)
+
+
+def _records() -> tuple[records.Records | None, dict, dict[str, list[str]]]:
+    """The records behind a view's figures: its filters and measure (its breakdowns do not matter)."""
+
+    def build(query: dict) -> records.Records:
+        filters = {name: query[name] for name in dashboard.FILTER_NAMES if name in query}
+        return records.records(query["programme"], filters, query["measure"])
+
+    return _parsed(build)
 
 
 def chart_of(breakdown: Breakdown, chart_id: str) -> str:
@@ -110,6 +129,34 @@ def export_xlsx():
         raise _export_refused(errors)
     body = exports.to_xlsx(view, dashboard.filter_labels(view.filters))
     return attachment(body, exports.XLSX_MIMETYPE, exports.filename(view, "xlsx"))
+
+
+@bp.route("/admin/statistiques/donnees")
+@requires(Permission.SEE_STATISTICS)
+def records_page():
+    """The records behind the figures of a view (the same filters and measure), with their counts."""
+    found, query, errors = _records()
+    return render_template(
+        "stats/records.html",
+        found=found,
+        shown=found.rows[: records.PAGE_ROWS] if found else [],
+        query=query,
+        errors=errors,
+        filter_values=dashboard.filter_labels(found.filters) if found else {},
+        args=request.args,
+        RECORD_NOUNS=records.RECORD_NOUNS,
+        GENDER_WORDS={p: tuple(w.lower() for w in words) for p, words in dashboard.GENDERS.items()},
+    ), (422 if errors else 200)
+
+
+@bp.route("/admin/statistiques/donnees.csv")
+@requires(Permission.SEE_STATISTICS)
+def records_csv():
+    found, _query, errors = _records()
+    if found is None:
+        raise _export_refused(errors)
+    filename = f"donnees-{found.programme}-{paris_today().isoformat()}.csv"
+    return attachment(excel_csv(found.header, found.rows), "text/csv", filename)
 
 
 def _export_refused(errors: dict[str, list[str]]) -> ValidationFailed:

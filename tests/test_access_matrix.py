@@ -40,7 +40,8 @@ TRANSPORTS = {
 ADMIN_ONLY = {
     "jou.moderation", "jou.moderation_approve", "jou.moderation_reject", "geo.regional_group_mapping",
     "sites_api.approve_site", "sites_api.reject_site", "maps.pmi_schools_map",
-    "stats.dashboard_page", "stats.export_csv", "stats.export_xlsx",
+    "stats.dashboard_page", "stats.export_csv", "stats.export_xlsx", "stats.records_page", "stats.records_csv",
+    "stats_api.programme_records",
     "audit.journal",
 }  # fmt: skip
 
