@@ -211,3 +211,42 @@ def test_the_layer_agrees_with_the_gate_figures_and_the_bookings(demo, app):
     ).one()  # fmt: skip
     assert parties[0] > 0
     assert attended == booked and (booked["bookings"], booked["visitors"]) == tuple(parties)
+
+
+def test_past_editions_have_bookings_consistent_with_who_came(demo):
+    """Each past edition: every published slot has its attendance report and its bookings (anonymised, as
+    after `flask privacy purge`), each slot's seat counter is its bookings, a little more was booked than
+    came, and every class booked comes from a school of the directory at a level it teaches."""
+    from core.schools import School
+    from jou.bookings.models import LEVELS_BY_KIND, Booking
+
+    for year in (2025, 2026):
+        slots = db.session.scalars(
+            select(Slot).join(Site).join(Edition)
+            .where(Edition.year == year, Site.status == SiteStatus.APPROVED)
+        ).all()  # fmt: skip
+        ids = [s.id for s in slots]
+        reported = db.session.scalar(select(func.count()).where(AttendanceReport.slot_id.in_(ids)))
+        assert reported == len(slots), year
+        booked = dict(
+            db.session.execute(
+                select(Booking.slot_id, func.sum(Booking.party_size))
+                .where(Booking.slot_id.in_(ids), Booking.status == "confirmed").group_by(Booking.slot_id)
+            ).all()
+        )  # fmt: skip
+        assert all(booked.get(s.id, 0) == s.seats_taken for s in slots), year
+        assert sum(booked.values()) > 0.9 * len(slots) * 10
+        came = db.session.scalar(
+            select(func.sum(AttendanceReport.female + AttendanceReport.male + AttendanceReport.unspecified))
+            .where(AttendanceReport.slot_id.in_(ids))
+        )  # fmt: skip
+        assert came < sum(booked.values()) < 1.3 * came, year
+        assert not db.session.scalar(
+            select(func.count()).where(Booking.slot_id.in_(ids), Booking.anonymised_at.is_(None))
+        )
+        classes = db.session.execute(
+            select(Booking.level, School.kind)
+            .outerjoin(School, School.uai == Booking.uai)
+            .where(Booking.slot_id.in_(ids), Booking.kind == "school")
+        ).all()  # fmt: skip
+        assert classes and all(kind is not None and level in LEVELS_BY_KIND[kind] for level, kind in classes)

@@ -102,7 +102,7 @@ def test_jou_by_day_and_measure(admin):
     assert 'href="/carte?edition=2025"' in response.get_data(as_text=True)
     booked = admin.get("/admin/statistiques?programme=jou&year=2025&measure=booked")
     assert booked.status_code == 200
-    assert figure(booked, "Visiteurs") != f"20{N}000"  # the demo's 2025 has attendance, not bookings
+    assert figure(booked, "Visiteurs") != f"20{N}000"  # what was booked is not who came
 
 
 @pytest.mark.parametrize(
@@ -174,10 +174,17 @@ def test_the_public_summary_shows_numbers_not_people(app, demo):
     response = app.test_client().get("/chiffres")
     assert response.status_code == 200
     text = page_text(response)
-    # The last complete year of each programme, with the report's sentences.
-    assert "Journées Usines Ouvertes · 2025" in text
-    assert f"226 usines ont ouvert leurs portes à 20{N}000 visiteurs" in text
+    # The last complete year of each programme, with the report's sentences: the demo's 2026 edition has
+    # every slot's attendance, and its figures are its own (more factories than 2025, more visitors).
+    assert "Journées Usines Ouvertes · 2026" in text
+    jou_2026 = compute("jou", filters={"edition": 2026}).totals
+    assert f"{jou_2026.counts['sites']} usines ont ouvert leurs portes à" in text
+    assert jou_2026.counts["sites"] > 226 and jou_2026.total > 20_000
     assert "Interventions PMI · 2025" in text and "Transports vers les campus · 2025" in text
+    assert "pas encore saisi" not in text and "-100" not in text
+    assert f"226 usines ont ouvert leurs portes à 20{N}000 visiteurs" in page_text(
+        app.test_client().get("/chiffres?year=2025")
+    )
     assert text.count("Voir sur la carte") == 3
     people = db.session.scalars(select(User).where(User.role != Role.ADMIN)).all()
     assert len(people) > 300
