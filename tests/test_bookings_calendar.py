@@ -168,6 +168,10 @@ def test_region_feed_route(client, db_session):
 
     assert uids(client.get("/regions/84/creneaux.ics").data) == {f"slot-{s.id}" for s in lyon.slots}
     assert client.get("/regions/99/creneaux.ics").status_code == 404
+    # The list of a region's factories links its feed; the list of all of them has no region to offer.
+    listed = client.get("/usines?region=84").get_data(as_text=True)
+    assert 'href="/regions/84/creneaux.ics"' in listed and "région Auvergne-Rhône-Alpes" in listed
+    assert 'data-testid="region-feed"' not in client.get("/usines").get_data(as_text=True)
 
 
 def test_feed_of_a_site_with_no_slot_is_an_empty_calendar(client, db_session):
