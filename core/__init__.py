@@ -121,7 +121,7 @@ def _register_blueprints(app: Flask, api) -> None:  # noqa: ANN001
 
 
 def _register_cli(app: Flask) -> None:
-    from core.cli import backup_command, mail_cli, users_cli
+    from core.cli import backup_command, mail_cli, messages_cli, users_cli
     from core.geography.cli import geo_cli
     from fixtures.cli import fixtures_cli
     from jou.bookings.cli import privacy_cli
@@ -133,6 +133,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(doctor_command)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(messages_cli)
     app.cli.add_command(fixtures_cli)
     geo_cli.add_command(refresh_sites_command)  # `flask geo refresh`: jou's sites, in core's group
     app.cli.add_command(geo_cli)

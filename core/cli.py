@@ -1,14 +1,16 @@
-"""`flask users …`: account administration; `flask mail …`: the outgoing mail queue;
-`flask backup`: an online copy of the database."""
+"""`flask users …`: account administration; `flask mail …`: the outgoing mail queue; `flask messages …`:
+the scheduled messages (reminders); `flask backup`: an online copy of the database."""
 
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from core import schedule
 from core.auth.models import Role
 from core.auth.services import create_user
 from core.errors import AppError
@@ -19,6 +21,8 @@ from core.uow import committed
 
 users_cli = AppGroup("users", help="Comptes utilisateurs.")
 mail_cli = AppGroup("mail", help="File d'attente des courriels.")
+messages_cli = AppGroup("messages", help="Messages programmés : rappels avant les visites…")
+SCHEDULE_TICK = 60.0  # seconds between two looks for due messages in `flask mail worker`
 
 
 @users_cli.command("create")
@@ -70,8 +74,16 @@ def worker_command(interval: float, batch: int) -> None:
         total.dropped += report.dropped
         click.echo(report.summary())
 
+    def queue_due() -> None:
+        with committed():
+            queued = schedule.send_due(utcnow())
+        if any(queued.values()):
+            click.echo(_queued_summary(queued))
+
     click.echo(f"Envoi des courriels en continu (toutes les {interval:g} s à vide) ; SIGTERM pour arrêter.")
-    run_worker(stop, interval=interval, batch=batch, on_report=progress)
+    run_worker(
+        stop, interval=interval, batch=batch, on_report=progress, tick=queue_due, tick_every=SCHEDULE_TICK
+    )
     click.echo(f"Arrêt. {total.summary()}")
 
 
@@ -100,6 +112,31 @@ def status_command() -> None:
         click.echo(f"Le plus ancien attend depuis {minutes} min.")
     if last:
         click.echo(f"Dernière erreur : {last}")
+    for row in schedule.outlook(utcnow()):
+        click.echo(f"{row.label} : {row.now} à envoyer maintenant, {row.week} d'ici 7 jours.")
+
+
+@messages_cli.command("send-due")
+@click.option(
+    "--now",
+    "moment",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]),
+    help="L'instant à considérer (ex. 2027-03-17T09:00+01:00 ; une date seule : minuit UTC). "
+    "Par défaut : maintenant.",
+)
+def send_due_command(moment: datetime | None) -> None:
+    """Queue every scheduled message due at that instant and never queued (reminders…), then send them as
+    MAIL_DELIVERY says (inline: at once). Running it twice sends nothing twice."""
+    now = utcnow() if moment is None else moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    with committed():
+        queued = schedule.send_due(now)
+    click.echo(_queued_summary(queued))
+
+
+def _queued_summary(queued: dict[str, int]) -> str:
+    return (
+        " ; ".join(f"{schedule.SCHEDULES[name].label} : {n} mis en file" for name, n in queued.items()) + "."
+    )
 
 
 @click.command("backup")

@@ -43,6 +43,8 @@ def load_config() -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # How long a link e-mailed to a visitor to download or erase all their data stays valid (seconds).
         "PRIVACY_LINK_MAX_AGE": int(os.environ.get("PRIVACY_LINK_MAX_AGE", "86400")),
+        # The reminder of a visit (its ticket again, what to bring, a link to free one's seats): days before.
+        "BOOKING_REMINDER_DAYS": int(os.environ.get("BOOKING_REMINDER_DAYS", "2")),
         # Mail: a real SMTP server when MAIL_SERVER is set, else files in MAIL_OUTBOX_DIR.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -30,6 +30,7 @@ import re
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,6 +57,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,6 +96,8 @@ class OutgoingMail(TimestampMixin, db.Model):
     # A lease taken before sending, so two deliverers (requests, workers, `mail retry`) never send it twice.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # Names a scheduled message ("booking_reminder:123"): UNIQUE, so it is queued once (core.schedule).
+    dedup_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
 
     @property
     def is_sent(self) -> bool:
@@ -251,6 +255,26 @@ def queue_mail_later(to: str, subject: str, template: str, **args: Any) -> int:
         "compose_args": args,
     }
     return _queued(db.session.execute(_INSERT_LATER, row).scalar_one())
+
+
+def queue_mail_once(key: str, to: str, subject: str, template: str, **args: Any) -> int | None:
+    """`queue_mail_later`, unless a message with this key was ever queued: then None. One INSERT … ON
+    CONFLICT DO NOTHING, so two callers at once queue it once (the key's UNIQUE constraint decides)."""
+    if template not in _COMPOSERS:
+        raise LookupError(f"No mail_composer registered for {template!r}")
+    dialect = db.session.get_bind().dialect.name
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    row = {"to_address": to, "subject": header_text(subject)[:255], "template": template,
+           "compose_args": args, "dedup_key": key, "attempts": 0, "last_error": ""}  # fmt: skip
+    now = utcnow()
+    stmt = (
+        insert_of(OutgoingMail.__table__)
+        .values(**row, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(OutgoingMail.__table__.c.id)
+    )
+    mail_id = db.session.execute(stmt).scalar()
+    return None if mail_id is None else _queued(mail_id)
 
 
 def _queued(mail_id: int) -> int:
@@ -501,13 +525,23 @@ def run_worker(
     interval: float = 1.0,
     batch: int = BATCH,
     on_report: Callable[[DeliveryReport], None] | None = None,
+    tick: Callable[[], None] | None = None,
+    tick_every: float = 60.0,
 ) -> None:
     """Deliver until stop is set: a batch of due messages, again at once while there is work, else
-    every interval seconds; an unreachable server doubles the pause (up to MAIL_RETRY_MAX, 5 min at
+    every interval seconds (and every `tick_every` seconds, `tick` first); an unreachable server doubles the pause (up to MAIL_RETRY_MAX, 5 min at
     most) so a long outage costs one connection attempt per pause, not one per message."""
     pause = interval
     ceiling = min(float(current_app.config.get("MAIL_RETRY_MAX", 3600)), 300.0)
+    last_tick = float("-inf")
     while not stop.is_set():
+        if tick is not None and time.monotonic() - last_tick >= tick_every:
+            # `tick` (the scheduled messages, core.schedule) queues what became due since.
+            last_tick = time.monotonic()
+            try:
+                tick()
+            finally:
+                db.session.remove()
         try:
             report = deliver_pending(limit=batch, due_only=True)
         finally:

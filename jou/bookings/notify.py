@@ -1,5 +1,6 @@
 """E-mails to the people who booked: confirmation (QR inline, .ics attached), promotion from the waiting
-list, cancellation, and a factory's message to the bookers of a slot.
+list, cancellation, the reminder before the visit (scheduled: core.schedule), and a factory's message to
+the bookers of a slot.
 
 Each function queues its messages in the caller's transaction (flush, never commit); they go out after
 the commit (core.mail: the mail worker, or the request itself with MAIL_DELIVERY=inline), and are retried
@@ -11,12 +12,15 @@ whose booking was cancelled or deleted meanwhile is dropped. A factory's message
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
-from core.formatting import french_date, french_time
+from core.formatting import PARIS, french_date, french_time
 from core.mail import (
     Attachment,
     InlineImage,
@@ -26,6 +30,7 @@ from core.mail import (
     queue_mail,
     queue_mail_later,
 )
+from core.schedule import Due, scheduled
 from jou.bookings import calendar, tickets
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingKind, BookingStatus
 from jou.models import Slot
@@ -59,6 +64,7 @@ def _context(booking: Booking) -> dict:
 
 
 CONFIRMATION, PROMOTION, CANCELLATION = "booking_confirmation", "booking_promotion", "booking_cancellation"
+REMINDER = "booking_reminder"
 
 
 def _subject(template: str, booking: Booking) -> str:
@@ -67,6 +73,7 @@ def _subject(template: str, booking: Booking) -> str:
         CONFIRMATION: f"Votre visite chez {site_name} est confirmée",
         PROMOTION: f"Une place s'est libérée : votre visite chez {site_name} est confirmée",
         CANCELLATION: f"Annulation de votre visite chez {site_name}",
+        REMINDER: f"Rappel : votre visite chez {site_name} le {french_date(booking.slot.day)}",
     }[template]
 
 
@@ -91,6 +98,7 @@ def queue_cancellation(booking: Booking) -> int:
 
 @mail_composer(CONFIRMATION)
 @mail_composer(PROMOTION)
+@mail_composer(REMINDER)
 def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
     booking = db.session.get(Booking, booking_id)
     if booking is None or not booking.is_confirmed:
@@ -102,8 +110,41 @@ def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
         to_name=booking.name,
         inline={"qr": InlineImage(tickets.qr_png(booking))},
         attachments=[_ics_attachment(booking)],
+        cancel_url=calendar.manage_url(booking) + "/annuler",
         **_context(booking),
     )
+
+
+# ---- scheduled: the reminder ----------------------------------------------------------------------
+
+
+@scheduled(REMINDER, "Rappels de visite")
+def due_reminders(now: datetime) -> list[Due]:
+    """The ticket again, BOOKING_REMINDER_DAYS (2) days before the visit, with what to bring and a link to
+    free one's seats; for the bookings made before that day (a later one has just got its ticket), until
+    the visit starts. An erased or cancelled booking gets none."""
+    days = int(current_app.config.get("BOOKING_REMINDER_DAYS", 2))
+    today = now.astimezone(PARIS).date()
+    bookings = db.session.scalars(
+        select(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.anonymised_at.is_(None),
+            Slot.day >= today - timedelta(days=1),  # a slot abroad may still be ahead
+            Slot.day <= today + timedelta(days=days),
+        )
+        .options(contains_eager(Booking.slot))
+        .order_by(Booking.id)
+    )
+    due = []
+    for booking in bookings:
+        start, _end = calendar.slot_bounds(booking.slot)
+        reminder_day = datetime.combine(booking.slot.day - timedelta(days=days), time(0), tzinfo=start.tzinfo)
+        if booking.created_at < reminder_day <= now < start:
+            due.append(Due(f"{REMINDER}:{booking.id}", booking.email, _subject(REMINDER, booking), REMINDER,
+                           {"booking_id": booking.id}))  # fmt: skip
+    return due
 
 
 @mail_composer(CANCELLATION)

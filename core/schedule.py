@@ -1,0 +1,90 @@
+"""Messages due at a moment rather than caused by an action: a visit's reminder two days before, and the
+like. Each kind registers, with `@scheduled`, what is due at a given instant; `send_due(now)` queues every
+due message that was never queued (core.mail.queue_mail_once: one key per message, UNIQUE), in the
+caller's transaction.
+
+So running it twice, or two mail workers at once, queues nothing twice; a crash before the commit queues
+nothing, and the next run finds the same messages still due. Delivery is core.mail's (retries, leases).
+`flask messages send-due [--now …]` runs it once (`--now` shows what a given day would send); `flask mail
+worker` runs it every minute; `flask mail status` says what is scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core import locking
+from core.extensions import db
+from core.mail import OutgoingMail, queue_mail_once
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message due: its key (the same message always has the same key), address and composition."""
+
+    key: str
+    to: str
+    subject: str
+    template: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    label: str  # French, for `flask mail status`
+    due: Callable[[datetime], Iterable[Due]]  # what is due at that instant (already queued or not)
+
+
+SCHEDULES: dict[str, Schedule] = {}
+
+
+def scheduled(name: str, label: str) -> Callable[[Callable[[datetime], Iterable[Due]]], Callable]:
+    def register(due: Callable[[datetime], Iterable[Due]]) -> Callable[[datetime], Iterable[Due]]:
+        SCHEDULES[name] = Schedule(name, label, due)
+        return due
+
+    return register
+
+
+def send_due(now: datetime) -> dict[str, int]:
+    """Queue every message due at `now` not queued before; per schedule, how many were queued now."""
+    # SQLite: be the writer before reading what is due (a reader turned writer meets "database is
+    # locked"); PostgreSQL: the key's UNIQUE constraint is the only arbiter needed.
+    locking.begin_write()
+    queued = {}
+    for schedule in SCHEDULES.values():
+        count = 0
+        for due in schedule.due(now):
+            if queue_mail_once(due.key, due.to, due.subject, due.template, **due.args) is not None:
+                count += 1
+        queued[schedule.name] = count
+    db.session.flush()
+    return queued
+
+
+@dataclass
+class Outlook:
+    label: str
+    now: int  # due now and not queued yet
+    week: int  # due within the next 7 days, not queued yet (those of now included)
+
+
+def outlook(now: datetime) -> list[Outlook]:
+    """What each schedule would queue now, and over the next week."""
+    rows = []
+    for schedule in SCHEDULES.values():
+        counts = []
+        for moment in (now, now + timedelta(days=7)):
+            keys = {due.key for due in schedule.due(moment)}
+            queued = set(
+                db.session.scalars(select(OutgoingMail.dedup_key).where(OutgoingMail.dedup_key.in_(keys)))
+            )
+            counts.append(len(keys - queued))
+        rows.append(Outlook(schedule.label, *counts))
+    return rows
