@@ -15,6 +15,7 @@ from core.auth.models import Role
 from core.auth.services import create_user
 from core.errors import AppError
 from core.extensions import db
+from core.formatting import count_of
 from core.mail import BATCH, DeliveryReport, OutgoingMail, deliver_pending, pending_query, run_worker
 from core.models import utcnow
 from core.uow import committed
@@ -47,7 +48,7 @@ def create_user_command(email: str, password: str, role: str, name: str) -> None
 def retry_command() -> None:
     """Send the messages still waiting (SMTP was down, or the process stopped before sending)."""
     waiting = len(db.session.scalars(pending_query()).all())
-    click.echo(f"{waiting} courriel(s) en attente.")
+    click.echo(f"{count_of(waiting, 'courriel', 'courriels')} en attente.")
     report = deliver_pending()
     left = db.session.scalar(
         select(func.count()).select_from(pending_query(include_exhausted=True).subquery())
@@ -100,7 +101,10 @@ def status_command() -> None:
         .order_by(OutgoingMail.last_attempt_at.desc())
         .limit(1)
     )
-    click.echo(f"Courriels : {sent} envoyé(s), {waiting} en attente, {abandoned} abandonné(s).")
+    click.echo(
+        f"Courriels : {sent} envoyé{'s' if sent > 1 else ''}, {waiting} en attente, "
+        f"{abandoned} abandonné{'s' if abandoned > 1 else ''}."
+    )
     oldest = db.session.scalar(
         select(func.min(OutgoingMail.created_at)).where(
             OutgoingMail.id.in_(pending_query().subquery().select())

@@ -334,7 +334,13 @@ class DeliveryReport:
     unreachable: bool = False
 
     def summary(self) -> str:
-        text = f"Courriels : {self.sent} envoyé(s), {self.failed} en échec, {self.skipped} non tenté(s)."
+        def agreed(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n > 1 else ''}"
+
+        text = (
+            f"Courriels : {agreed(self.sent, 'envoyé')}, {self.failed} en échec, "
+            f"{agreed(self.skipped, 'non tenté')}."
+        )
         return f"{text[:-1]}, {self.dropped} sans objet." if self.dropped else text
 
 

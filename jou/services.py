@@ -42,7 +42,7 @@ from core.auth.models import User
 from core.auth.permissions import Permission, can, object_rule
 from core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import french_date, french_number, french_time, paris_today
+from core.formatting import count_of, french_date, french_number, french_time, paris_today
 from core.geography.gazetteer import communes_for_postcode, pick_commune
 from core.geography.territories import in_france
 from core.models import utcnow
@@ -372,19 +372,19 @@ def _plan_slots(
         if slot.seats_taken > 0:
             if any(name in values and values[name] != getattr(slot, name) for name in BOOKED_SLOT_KEYS):
                 conflicts.append(
-                    f"{_slot_label(slot)} a déjà {slot.seats_taken} place(s) réservée(s) : il ne peut "
+                    f"{_slot_label(slot)} a déjà {count_of(slot.seats_taken, 'place réservée', 'places réservées')} : il ne peut "
                     "changer ni de jour, ni d'horaire, ni de public."
                 )
             if isinstance(values.get("capacity"), int) and values["capacity"] < slot.seats_taken:
                 conflicts.append(
-                    f"{_slot_label(slot)} a déjà {slot.seats_taken} place(s) réservée(s) : sa capacité "
+                    f"{_slot_label(slot)} a déjà {count_of(slot.seats_taken, 'place réservée', 'places réservées')} : sa capacité "
                     f"ne peut pas descendre en dessous."
                 )
     plan.deletes = [slot for slot_id, slot in existing.items() if slot_id not in kept]
     for slot in plan.deletes:
         if slot.seats_taken > 0:
             conflicts.append(
-                f"{_slot_label(slot)} a déjà {slot.seats_taken} place(s) réservée(s) : il ne peut pas "
+                f"{_slot_label(slot)} a déjà {count_of(slot.seats_taken, 'place réservée', 'places réservées')} : il ne peut pas "
                 "être supprimé."
             )
         elif _slot_has_history(slot.id):

@@ -114,6 +114,37 @@ def test_cancellation_sends_the_cancelled_event(db_session, smtp_server):
     assert str(event["STATUS"]) == "CANCELLED"
 
 
+def test_each_change_of_the_party_sends_the_ticket_with_the_same_event_one_revision_up(
+    db_session, smtp_server
+):
+    """Calendars replace an event they hold only when its SEQUENCE grows: confirmation 0, each change
+    one more, the cancellation one more again; the UID never changes."""
+    from jou.bookings import services
+
+    slot = public_slot(capacity=10)
+    booking = services.book(slot.id, party(2), send_confirmation=True)
+    first = ics_attachment(delivered(smtp_server)).walk("VEVENT")[0]
+    assert int(first["SEQUENCE"]) == 0
+    events = [first]
+    for size in (4, 3):
+        smtp_server.clear()
+        services.change_party(booking, {"party_size": size})
+        message = delivered(smtp_server)
+        assert message["Subject"] == f"Votre visite chez {slot.site.name} : réservation modifiée"
+        assert f"Votre réservation est modifiée : {size} places désormais" in text_body(message)
+        assert inline_png(message)  # the ticket again
+        events.append(ics_attachment(message).walk("VEVENT")[0])
+        assert f"Réservation pour {size} personnes" in str(events[-1]["DESCRIPTION"])
+    smtp_server.clear()
+    services.change_party(booking, {"party_size": 3})  # no change: no e-mail
+    assert commit_and_deliver().sent == 0
+    services.cancel_booking(booking)
+    queue_cancellation(booking)
+    events.append(ics_attachment(delivered(smtp_server)).walk("VEVENT")[0])
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2, 3]
+    assert len({str(e["UID"]) for e in events}) == 1 and str(events[-1]["STATUS"]) == "CANCELLED"
+
+
 def test_slot_message_goes_to_each_confirmed_booker_alone(db_session, smtp_server):
     slot = public_slot_of(make_site(status="approved"))
     first = make_booking(slot, email="a@example.org", name="Alice")

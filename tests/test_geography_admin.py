@@ -60,7 +60,7 @@ def test_admin_saves_the_mapping_and_sites_follow(client, db_session):
     logged_in(client, Role.ADMIN)
     response = client.post(URL, data=full_form(**{"75": "idf-est", "2A": ""}))
     assert response.status_code == 302 and response.location == URL
-    assert "2 département(s) modifié(s)" in client.get(URL).get_data(as_text=True)
+    assert "2 départements modifiés" in client.get(URL).get_data(as_text=True)
     assert regional_group_for("75") == "idf-est"
     assert regional_group_for("2A") is None
     assert regional_group_for("2B") == "corse"

@@ -443,7 +443,7 @@ def test_patch_slots_and_booked_slot_protection(client, people, edition):
         assert response.status_code == 409, response.get_json()
         error = response.get_json()["error"]
         assert error["code"] == "slot_has_bookings"
-        assert words in error["message"] and "7 place(s) réservée(s)" in error["message"]
+        assert words in error["message"] and "7 places réservées" in error["message"]
         assert count(Slot) == 2
 
     new = {"day": "2027-03-20", "start": "14:00", "end": "15:00", "audience": "public", "capacity": 12}

@@ -184,7 +184,7 @@ def test_booked_slot_cannot_be_deleted_moved_or_shrunk(edition, factory):
     with pytest.raises(Conflict) as exc:
         services.update_site(factory, site, {"slots": payload[:1]})
     assert exc.value.code == "slot_has_bookings"
-    assert "samedi 20 mars 2027 à 09h00 a déjà 12 place(s) réservée(s)" in exc.value.message
+    assert "samedi 20 mars 2027 à 09h00 a déjà 12 places réservées" in exc.value.message
     assert "supprimé" in exc.value.message
 
     moved = [payload[0], {**payload[1], "start": time(10), "end": time(12)}]

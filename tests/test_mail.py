@@ -137,7 +137,7 @@ def test_smtp_down_keeps_the_message_then_retry_delivers_it(
     monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)  # the server is back
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
     assert result.exit_code == 0, result.output
-    assert "1 envoyé(s), 0 en échec" in result.output
+    assert "1 envoyé, 0 en échec" in result.output
     [message] = smtp_server.to("alice@usine.example")
     assert queued.sent_at is not None and queued.attempts == 2 and queued.last_error == ""
 
@@ -152,7 +152,7 @@ def test_retry_reports_failures_and_stops_at_the_first_unreachable_server(app, d
     db_session.commit()
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
     assert result.exit_code == 1
-    assert "0 envoyé(s), 1 en échec, 2 non tenté(s)" in result.output
+    assert "0 envoyé, 1 en échec, 2 non tentés" in result.output
     assert sorted(m.attempts for m in pending()) == [0, 0, 1]
 
     status = app.test_cli_runner().invoke(args=["mail", "status"])
@@ -258,7 +258,7 @@ def test_worker_waits_out_the_backoff_while_mail_retry_sends_at_once(
     monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)  # back
     assert deliver_pending(due_only=True).sent == 0  # the worker's pass: not yet due
     result = app.test_cli_runner().invoke(args=["mail", "retry"])  # an operator: now
-    assert "1 envoyé(s), 0 en échec" in result.output
+    assert "1 envoyé, 0 en échec" in result.output
     assert len(smtp_server.messages) == 1
 
 
@@ -308,4 +308,4 @@ def test_mail_worker_command_stops_on_sigterm(app, tmp_path):
     finally:
         worker.kill()
     assert worker.returncode == 0, err
-    assert "Arrêt. Courriels : 0 envoyé(s)" in out
+    assert "Arrêt. Courriels : 0 envoyé" in out

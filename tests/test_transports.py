@@ -94,7 +94,7 @@ def test_a_stop_that_would_overfill_the_bus_is_refused_and_nothing_is_saved(pari
     services.add_stop(paris_org, transport.id, stop_data(school, female=10, male=5, teachers=1))
     with pytest.raises(Conflict) as caught:
         services.add_stop(paris_org, transport.id, stop_data(make_school(), female=3, male=1, teachers=1))
-    assert "il reste 4 place(s)" in caught.value.message
+    assert "il reste 4 places" in caught.value.message
     db.session.refresh(transport)
     assert transport.seats_taken == 16 and len(transport.stops) == 1
 
@@ -264,7 +264,7 @@ def test_bad_stops_are_refused_and_nothing_is_half_saved(client, headers, paris_
                        headers=headers)  # fmt: skip
     assert full.status_code == 409
     body = full.get_json()["error"]
-    assert body["code"] == "bus_full" and "il reste 10 place(s)" in body["message"]
+    assert body["code"] == "bus_full" and "il reste 10 places" in body["message"]
     ok = client.post(url, json={"school_uai": school.uai, "pickup_time": "07:45", "female": 8, "teachers": 2},
                      headers=headers)  # fmt: skip
     assert ok.status_code == 201
@@ -411,7 +411,7 @@ def test_pages_create_a_transport_add_a_stop_and_show_field_errors(client, paris
     assert added.status_code == 302, added.get_data(as_text=True)
     over = client.post(f"/pmi/transports/{transport.id}", data={"school_uai": make_school().uai,
                        "pickup_time": "08:20", "female": "5"})  # fmt: skip
-    assert over.status_code == 422 and "Il reste 4 place(s)" in over.get_data(as_text=True)
+    assert over.status_code == 422 and "Il reste 4 places" in over.get_data(as_text=True)
     page = client.get(f"/pmi/transports/{transport.id}").get_data(as_text=True)
     assert "Lycée Faidherbe" in page and "41 / 45 places" in page
     assert client.get("/pmi/transports").status_code == 200

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.auth.access import require
 from core.auth.permissions import Permission
 from core.errors import ValidationFailed
+from core.formatting import count_of
 from core.geography.groups import department_mapping, regional_groups, set_department_mapping
 from core.geography.territories import DEPARTMENT_REGION, DEPARTMENTS, region_name
 from core.uow import attempt
@@ -32,7 +33,10 @@ def regional_group_mapping():
         except ValidationFailed as exc:
             errors = exc.fields
         else:
-            flash(f"Correspondance enregistrée ({changed} département(s) modifié(s)).", "success")
+            flash(
+                f"Correspondance enregistrée ({count_of(changed, 'département modifié', 'départements modifiés')}).",
+                "success",
+            )
             return redirect(url_for("geo.regional_group_mapping"))
     mapping = department_mapping()
     if errors:

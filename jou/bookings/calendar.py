@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from icalendar import Event
 
-from core.formatting import PARIS, french_date, french_time
+from core.formatting import PARIS, count_of, french_date, french_time
 from core.ics import event_uid, finish_calendar, new_calendar
 from core.mail import external_url
 from core.models import utcnow
@@ -84,10 +84,13 @@ def booking_description(booking: Booking) -> str:
     if booking.kind == BookingKind.SCHOOL:
         lines.append(
             f"Classe ({booking.level or 'niveau non précisé'}, UAI {booking.uai or '—'}) : "
-            f"{booking.pupils} élève(s) et {booking.adults} accompagnateur(s)."
+            f"{count_of(booking.pupils, 'élève', 'élèves')} et "
+            f"{count_of(booking.adults, 'accompagnateur', 'accompagnateurs')}."
         )
     else:
-        lines.append(f"Réservation pour {booking.party_size} personne(s) au nom de {booking.name}.")
+        lines.append(
+            f"Réservation pour {count_of(booking.party_size, 'personne', 'personnes')} au nom de {booking.name}."
+        )
     lines.extend(slot_notices(slot))
     if booking.status == BookingStatus.CANCELLED:
         lines.append("Cette réservation est annulée.")
@@ -118,8 +121,8 @@ def booking_ics(booking: Booking) -> bytes:
     event = Event()
     event.add("uid", event_uid("booking", booking.id))
     event.add("dtstamp", utcnow())
-    # A client replaces its copy only when the sequence grows: the cancelled file must outrank the first.
-    event.add("sequence", 1 if cancelled else 0)
+    # A client replaces its copy only when the sequence grows: each change and the cancellation raise it.
+    event.add("sequence", booking.revision or 0)
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", f"Visite : {site.name}")

@@ -96,6 +96,8 @@ class Booking(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # When the person's name, e-mail and phone were erased (jou.bookings.privacy); the counts stay.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Raised by each change of the party and by the cancellation: the SEQUENCE of its calendar event.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A resubmitted form or API call carries the same key: the constraint makes it one booking.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     # A digest of the request the key was first used with: the same key with another request is refused.

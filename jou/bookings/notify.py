@@ -64,7 +64,7 @@ def _context(booking: Booking) -> dict:
 
 
 CONFIRMATION, PROMOTION, CANCELLATION = "booking_confirmation", "booking_promotion", "booking_cancellation"
-REMINDER = "booking_reminder"
+REMINDER, CHANGE = "booking_reminder", "booking_change"
 
 
 def _subject(template: str, booking: Booking) -> str:
@@ -74,6 +74,7 @@ def _subject(template: str, booking: Booking) -> str:
         PROMOTION: f"Une place s'est libérée : votre visite chez {site_name} est confirmée",
         CANCELLATION: f"Annulation de votre visite chez {site_name}",
         REMINDER: f"Rappel : votre visite chez {site_name} le {french_date(booking.slot.day)}",
+        CHANGE: f"Votre visite chez {site_name} : réservation modifiée",
     }[template]
 
 
@@ -91,6 +92,11 @@ def queue_promotion(booking: Booking) -> int:
     return _queue(booking, PROMOTION)
 
 
+def queue_change(booking: Booking) -> int:
+    """The party changed: the ticket again, its .ics one revision up so calendars update the event."""
+    return _queue(booking, CHANGE)
+
+
 def queue_cancellation(booking: Booking) -> int:
     """No ticket; the cancelled .ics (same UID, higher SEQUENCE) removes the event from calendars."""
     return _queue(booking, CANCELLATION)
@@ -99,6 +105,7 @@ def queue_cancellation(booking: Booking) -> int:
 @mail_composer(CONFIRMATION)
 @mail_composer(PROMOTION)
 @mail_composer(REMINDER)
+@mail_composer(CHANGE)
 def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
     booking = db.session.get(Booking, booking_id)
     if booking is None or not booking.is_confirmed:

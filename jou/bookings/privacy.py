@@ -37,7 +37,7 @@ from sqlalchemy.orm import joinedload
 from core import audit, locking
 from core.errors import AppError, Conflict
 from core.extensions import db
-from core.formatting import PARIS, french_date, paris_today
+from core.formatting import PARIS, count_of, french_date, paris_today
 from core.mail import OutgoingMail, compose, external_url, mail_composer, queue_mail_later
 from core.models import utcnow
 from jou import services as site_services
@@ -422,10 +422,11 @@ class PurgeReport:
     dry_run: bool = False
 
     def summary(self) -> str:
-        verb = "seraient anonymisé(e)s" if self.dry_run else "anonymisé(e)s"
+        verb = "seraient anonymisés" if self.dry_run else "anonymisés"
         return (
-            f"Édition {self.edition} : {self.bookings} réservation(s), {self.waitlist_entries} inscription(s) "
-            f"en liste d'attente et {self.emails} courriel(s) {verb}."
+            f"Édition {self.edition} : {count_of(self.bookings, 'réservation', 'réservations')}, "
+            f"{count_of(self.waitlist_entries, 'inscription', 'inscriptions')} en liste d'attente et "
+            f"{count_of(self.emails, 'courriel', 'courriels')} {verb}."
         )
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm.util import identity_key
 from core import audit, locking, mail
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import PARIS, french_date
+from core.formatting import PARIS, count_of, french_date
 from core.models import utcnow
 from core.schools import School
 from core.schools.directory import find_school
@@ -179,7 +179,9 @@ def _full(slot: Slot, wanted: int) -> Conflict:
     if left <= 0:
         message = SLOT_FULL
     else:
-        message = f"Ce créneau est complet pour {wanted} personnes : il reste {left} place(s)."
+        message = (
+            f"Ce créneau est complet pour {wanted} personnes : il reste {count_of(left, 'place', 'places')}."
+        )
     return Conflict(message, code="slot_full", fields={"party_size": [message]})
 
 
@@ -447,7 +449,13 @@ def _insert_booking(slot: Slot, school: School | None, **values: Any) -> Booking
     its value and the slot (and a class's school) is set, so reading any of them never goes back to the database
     (tests/test_bookings_services.py checks that no column is left out)."""
     now = utcnow()
-    row = {"slot_id": slot.id, "status": BookingStatus.CONFIRMED, "created_at": now, "updated_at": now}
+    row = {
+        "slot_id": slot.id,
+        "status": BookingStatus.CONFIRMED,
+        "created_at": now,
+        "updated_at": now,
+        "revision": 0,
+    }
     row |= values
     row["id"] = db.session.execute(_INSERT_BOOKING, row).scalar_one()
     booking = Booking(**row, cancelled_at=None, anonymised_at=None)
@@ -501,10 +509,14 @@ def change_party(booking: Booking, data: dict, *, now: datetime | None = None) -
     booking.party_size = party_size
     for key, value in counts.items():
         setattr(booking, key, value)
-    db.session.flush()
     changes = audit.diff(before, audit.snapshot(booking, AUDITED_FIELDS))
     if changes:
+        # The visitor gets the ticket again with the new party, its .ics one revision up (same event).
+        booking.revision += 1
+        db.session.flush()
         audit.record("booking.update", booking, actor_label=audit.VISITOR, changes=changes)
+        notify.queue_change(booking)
+    db.session.flush()
     if delta < 0:
         promote_waitlist(slot.id)
     _refresh_seats(slot)
@@ -523,14 +535,16 @@ def cancel_booking(booking: Booking, *, now: datetime | None = None) -> None:
     freed = db.session.execute(
         update(Booking)
         .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
-        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
-        .returning(Booking.party_size)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now, revision=Booking.revision + 1)
+        .returning(Booking.party_size, Booking.revision)
         .execution_options(synchronize_session=False)
-    ).scalar()
+    ).first()
     if freed is None:
         raise Conflict("Cette réservation est déjà annulée.", code="booking_cancelled")
+    freed, revision = freed
     set_committed_value(booking, "status", BookingStatus.CANCELLED.value)
     set_committed_value(booking, "cancelled_at", now)
+    set_committed_value(booking, "revision", revision)
     _free_seats(booking.slot_id, freed)
     audit.record(
         "booking.cancel", booking, actor_label=audit.VISITOR,
@@ -562,7 +576,7 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
     _refresh_seats(slot)
     if slot.seats_left >= party_size:
         raise Conflict(
-            f"Il reste {slot.seats_left} place(s) sur ce créneau : réservez directement.",
+            f"Il reste {count_of(slot.seats_left, 'place', 'places')} sur ce créneau : réservez directement.",
             code="seats_available",
         )
     already = db.session.scalar(

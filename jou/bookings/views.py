@@ -21,7 +21,7 @@ from core.auth.access import require
 from core.auth.permissions import Permission
 from core.errors import AppError, NotFound
 from core.exports import attachment, excel_csv
-from core.formatting import french_date, french_datetime, french_time
+from core.formatting import count_of, french_date, french_datetime, french_time
 from core.inputs import load_form, page_errors
 from core.schools.directory import uai_from_search
 from core.uow import attempt
@@ -266,7 +266,10 @@ def message_bookers(site_id: int, slot_id: int):
             values=request.form.to_dict(),
             errors=page_errors(exc),
         ), 422
-    flash(f"Message envoyé aux personnes inscrites ({len(queued)} destinataire(s)).", "success")
+    flash(
+        f"Message envoyé aux personnes inscrites ({count_of(len(queued), 'destinataire', 'destinataires')}).",
+        "success",
+    )
     return redirect(url_for("bookings.site_bookings", site_id=site.id, _anchor=f"creneau-{slot.id}"))
 
 

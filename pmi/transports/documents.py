@@ -13,7 +13,7 @@ from html import escape
 from icalendar import Event
 
 from core.exports import excel_csv
-from core.formatting import PARIS, french_date
+from core.formatting import PARIS, count_of, french_date
 from core.ics import event_uid, finish_calendar, new_calendar
 from core.models import utcnow
 from core.validation import display_phone
@@ -93,8 +93,8 @@ def transport_ics(transport: Transport) -> bytes:
         lines.append(f"Transporteur : {transport.operator}.")
     for stop in transport.stops:
         lines.append(
-            f"{stop.pickup_time:%H:%M} – {stop.school.name} ({stop.school.city}) : {stop.pupils} élève(s), "
-            f"{stop.teachers} enseignant(s)."
+            f"{stop.pickup_time:%H:%M} – {stop.school.name} ({stop.school.city}) : "
+            f"{count_of(stop.pupils, 'élève', 'élèves')}, {count_of(stop.teachers, 'enseignant', 'enseignants')}."
         )
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if transport.status == "cancelled" else "CONFIRMED")
@@ -140,7 +140,7 @@ def route_svg(transport: Transport, width: int = 640, height: int = 420) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="route-map" '
         f'role="img" aria-labelledby="route-title"><title id="route-title">Itinéraire : '
-        f"{len(points) - 1} arrêt(s) puis {escape(points[-1]['label'])}</title>",
+        f"{count_of(len(points) - 1, 'arrêt', 'arrêts')} puis {escape(points[-1]['label'])}</title>",
         f'<rect width="{width}" height="{height}" fill="#f7f7f4" stroke="#ccc"/>',
         f'<polyline points="{path}" fill="none" stroke="#8a1538" stroke-width="3" stroke-dasharray="6 4"/>',
     ]

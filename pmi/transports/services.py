@@ -36,7 +36,7 @@ from core.auth.models import User
 from core.auth.permissions import Permission, can
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import french_date
+from core.formatting import count_of, french_date
 from core.geography import region_name
 from core.geography.models import RegionalGroup
 from core.models import HeadcountSums, headcount_sums
@@ -214,9 +214,13 @@ def _take(transport: Transport, delta: int, field: str = "pupils") -> None:
     if result.rowcount != 1:
         left = transport.seats - transport.seats_taken
         raise Conflict(
-            f"Le car serait trop plein : il reste {left} place(s) sur {transport.seats}.",
+            f"Le car serait trop plein : il reste {count_of(left, 'place', 'places')} sur {transport.seats}.",
             code="bus_full",
-            fields={field: [f"Il reste {left} place(s) dans le car (élèves et enseignants compris)."]},
+            fields={
+                field: [
+                    f"Il reste {count_of(left, 'place', 'places')} dans le car (élèves et enseignants compris)."
+                ]
+            },
         )
 
 
