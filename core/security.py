@@ -40,6 +40,8 @@ RATE_LIMITS: dict[str, str] = {
     "bookings_api.join_waitlist": "RATELIMIT_BOOKING",
     "privacy.request_link": "RATELIMIT_PASSWORD_RESET",
     "bookings_api.request_privacy_link": "RATELIMIT_PASSWORD_RESET",
+    "privacy.lost_ticket": "RATELIMIT_PASSWORD_RESET",
+    "bookings_api.resend_links": "RATELIMIT_PASSWORD_RESET",
 }
 LIMITED_METHODS = ["POST"]
 

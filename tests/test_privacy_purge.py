@@ -156,9 +156,8 @@ def test_the_purge_keeps_every_statistic_and_leaves_nothing_personal(app, world)
 
     result = purge(app, "--edition", str(YEAR))
     assert result.exit_code == 0, result.output
-    assert (
-        "Édition 2024 : 4 réservations, 1 inscription en liste d'attente et 2 courriels anonymisés."
-        in (result.output)
+    assert "Édition 2024 : 4 réservations, 1 inscription en liste d'attente et 2 courriels anonymisés." in (
+        result.output
     )
 
     db.session.expire_all()
@@ -185,9 +184,8 @@ def test_a_dry_run_counts_and_changes_nothing(app, world):
     result = purge(app, "--edition", str(YEAR), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Simulation : rien n'a été modifié." in result.output
-    assert (
-        "4 réservations, 1 inscription en liste d'attente et 2 courriels seraient anonymisés"
-        in (result.output)
+    assert "4 réservations, 1 inscription en liste d'attente et 2 courriels seraient anonymisés" in (
+        result.output
     )
     db.session.expire_all()
     assert every_value() == values

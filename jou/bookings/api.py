@@ -16,6 +16,7 @@ from core.api import ErrorSchema, api_blueprint
 from core.errors import Forbidden, ValidationFailed
 from core.inputs import load_json
 from core.mail import external_url
+from core.models import utcnow
 from jou.bookings import calendar, notify, privacy, services, tokens
 from jou.bookings.models import Booking, BookingKind, WaitlistEntry
 from jou.bookings.schemas import (
@@ -259,6 +260,29 @@ def erase_personal_data(token: str):
     lien envoyé à cette adresse (`POST /privacy/requests`)."""
     done = privacy.erase_booking(_managed(token))
     return jsonify(done.to_dict())
+
+
+class ResendSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+@blp.route("/bookings/resend", methods=["POST"])
+@blp.arguments(ResendSchema)
+@blp.response(202, AcceptedSchema)
+def resend_links(payload: dict):
+    """Billet perdu : envoie à cette adresse les liens de ses réservations à venir (billet, modification,
+    annulation).
+
+    La réponse est toujours 202, la même que l'adresse ait réservé ou non : les liens ne partent qu'à
+    cette adresse (au plus un message par heure)."""
+    notify.queue_links(payload["email"], utcnow())
+    return jsonify(status="accepted", message=LINKS_SENT), 202
+
+
+LINKS_SENT = (
+    "Si cette adresse a des visites à venir, leurs liens viennent de lui être envoyés par e-mail "
+    "(au plus un message par heure)."
+)
 
 
 @blp.route("/privacy/requests", methods=["POST"])

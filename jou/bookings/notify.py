@@ -12,6 +12,7 @@ whose booking was cancelled or deleted meanwhile is dropped. A factory's message
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
@@ -29,7 +30,9 @@ from core.mail import (
     mail_composer,
     queue_mail,
     queue_mail_later,
+    queue_mail_once,
 )
+from core.models import utcnow
 from core.schedule import Due, scheduled
 from jou.bookings import calendar, tickets
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingKind, BookingStatus
@@ -65,6 +68,8 @@ def _context(booking: Booking) -> dict:
 
 CONFIRMATION, PROMOTION, CANCELLATION = "booking_confirmation", "booking_promotion", "booking_cancellation"
 REMINDER, CHANGE = "booking_reminder", "booking_change"
+LINKS = "booking_links"
+LINKS_SUBJECT = "Vos réservations aux Journées Usines Ouvertes"
 
 
 def _subject(template: str, booking: Booking) -> str:
@@ -120,6 +125,52 @@ def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
         cancel_url=calendar.manage_url(booking) + "/annuler",
         **_context(booking),
     )
+
+
+# ---- "I lost my ticket" ---------------------------------------------------------------------------
+
+
+def queue_links(email: str, now: datetime) -> int | None:
+    """E-mail an address the links of its visits to come (ticket, management), whoever asked: only the
+    person who reads that mailbox gets them. At most one such message an hour per address (the key is
+    the address's digest and the hour), so asking again, or a robot, cannot flood a mailbox; an address
+    with nothing to come gets nothing. The caller answers the same in every case."""
+    address = email.strip().lower()
+    if not _upcoming(address, now):
+        return None
+    digest = hashlib.sha256(address.encode()).hexdigest()[:24]
+    return queue_mail_once(f"{LINKS}:{digest}:{now:%Y%m%d%H}", address, LINKS_SUBJECT, LINKS, email=address)
+
+
+def _upcoming(email: str, now: datetime) -> list[Booking]:
+    today = now.astimezone(PARIS).date()
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(
+                Booking.email == email,
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.anonymised_at.is_(None),
+                Slot.day >= today,
+            )
+            .options(contains_eager(Booking.slot))
+            .order_by(Slot.day, Slot.start, Booking.id)
+        )
+    )
+
+
+@mail_composer(LINKS)
+def _compose_links(email: str, *, template: str) -> EmailMessage | None:
+    bookings = _upcoming(email, utcnow())
+    if not bookings:
+        return None
+    visits = [
+        {"site": b.slot.site, "when": _when(b.slot), "party_size": b.party_size,
+         "manage_url": calendar.manage_url(b)}
+        for b in bookings
+    ]  # fmt: skip
+    return compose(email, LINKS_SUBJECT, template, visits=visits, to_name=bookings[0].name)
 
 
 # ---- scheduled: the reminder ----------------------------------------------------------------------

@@ -15,8 +15,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from core.errors import AppError
 from core.exports import attachment
 from core.inputs import load_form, page_errors
-from jou.bookings import privacy
-from jou.bookings.api import PrivacyRequestSchema
+from core.models import utcnow
+from jou.bookings import notify, privacy
+from jou.bookings.api import LINKS_SENT, PrivacyRequestSchema, ResendSchema
 
 bp = Blueprint("privacy", __name__)
 
@@ -47,6 +48,27 @@ def request_link():
     return render_template(
         "jou/bookings/privacy_request.html", values=values, errors=errors, actions=ACTION_LABELS
     ), (422 if errors else 200)
+
+
+@bp.route("/billet-perdu", methods=["GET", "POST"])
+def lost_ticket():
+    """Billet perdu: the links of an address's visits to come, e-mailed to it; the same answer whatever
+    the address (jou.bookings.notify.queue_links)."""
+    values: dict = {}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            data = load_form(ResendSchema())
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            notify.queue_links(data["email"], utcnow())
+            flash(LINKS_SENT, "success")
+            return redirect(url_for("privacy.lost_ticket"))
+    return render_template("jou/bookings/lost_ticket.html", values=values, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @bp.route("/mes-donnees/<token>", methods=["GET", "POST"])

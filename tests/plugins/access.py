@@ -34,7 +34,7 @@ PUBLIC = {
     "bookings_api.get_personal_data", "bookings_api.erase_personal_data",
     # An address's data: the request is open to anyone (always 202, a link e-mailed to the address);
     # the link itself is the authority (tests/test_privacy_visitor.py).
-    "privacy.request_link", "privacy.address", "privacy.download",
+    "privacy.request_link", "privacy.address", "privacy.download", "privacy.lost_ticket", "bookings_api.resend_links",
     "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
     "booking_files.ticket_png", "booking_files.ticket_svg",
