@@ -241,6 +241,7 @@ def test_a_booking_link_opens_its_booking_only_and_bad_links_open_nothing(client
     ticket_routes = {
         "booking_files.ticket_png",
         "booking_files.ticket_svg",
+        "booking_files.ticket_pdf",
         "checkin.ticket",
         "checkin.ticket_checkin",
     }

@@ -34,7 +34,7 @@ def inline_png(message: EmailMessage) -> EmailMessage:
 
 
 def ics_attachment(message: EmailMessage) -> Calendar:
-    [attachment] = list(message.iter_attachments())
+    [attachment] = [a for a in message.iter_attachments() if a.get_content_type() != "application/pdf"]
     assert attachment.get_content_type() == "text/calendar"
     assert attachment.get_filename().endswith(".ics")
     return Calendar.from_ical(attachment.get_payload(decode=True))

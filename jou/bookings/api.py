@@ -61,6 +61,7 @@ PUBLIC_INPUT, SCHOOL_INPUT, BOOKING_OUTPUT = (
 LINKS = {
     "qr_png_url": ("booking_files.ticket_png", "/billets/{ticket}.png"),
     "qr_svg_url": ("booking_files.ticket_svg", "/billets/{ticket}.svg"),
+    "pdf_url": ("booking_files.ticket_pdf", "/billets/{ticket}.pdf"),
     "ics_url": ("booking_files.booking_ics", "/reservations/{manage}.ics"),
     "manage_url": ("bookings.manage", "/reservations/{manage}"),
 }

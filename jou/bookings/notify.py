@@ -36,11 +36,16 @@ from core.models import utcnow
 from core.schedule import Due, scheduled
 from jou.bookings import calendar, tickets
 from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingKind, BookingStatus
+from jou.bookings.ticket_pdf import ticket_pdf
 from jou.models import Slot
 
 
 def _ics_attachment(booking: Booking) -> Attachment:
     return Attachment(f"visite-usine-{booking.id}.ics", calendar.booking_ics(booking), "text/calendar")
+
+
+def _pdf_attachment(booking: Booking) -> Attachment:
+    return Attachment(f"billet-{booking.id}.pdf", ticket_pdf(booking), "application/pdf")
 
 
 def _when(slot: Slot) -> str:
@@ -121,7 +126,7 @@ def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
         template,
         to_name=booking.name,
         inline={"qr": InlineImage(tickets.qr_png(booking))},
-        attachments=[_ics_attachment(booking)],
+        attachments=[_pdf_attachment(booking), _ics_attachment(booking)],
         cancel_url=calendar.manage_url(booking) + "/annuler",
         **_context(booking),
     )

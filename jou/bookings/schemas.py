@@ -131,6 +131,9 @@ class BookingSchema(BaseSchema):
     ticket_token = fields.String(metadata={"description": "Jeton signé du billet (contenu du QR code)"})
     qr_png_url = fields.String()
     qr_svg_url = fields.String()
+    pdf_url = fields.String(
+        metadata={"description": "Billet à imprimer (PDF : QR, site, adresse, créneau, équipements)"}
+    )
     ics_url = fields.String()
     manage_url = fields.String(metadata={"description": "Lien signé pour voir, modifier ou annuler"})
 

@@ -16,6 +16,7 @@ from core.errors import NotFound
 from core.extensions import db
 from jou import services as site_services
 from jou.bookings import calendar, tickets, tokens
+from jou.bookings import ticket_pdf as ticket_pdf_module
 from jou.bookings.privacy import ensure_not_erased
 from jou.models import Site, SiteStatus, Slot
 
@@ -41,6 +42,14 @@ def ticket_png(token: str):
 def ticket_svg(token: str):
     booking = ensure_not_erased(tokens.ticket_booking_or_404(token))
     return _private(Response(tickets.qr_svg(booking), mimetype="image/svg+xml"))
+
+
+@bp.route("/billets/<token>.pdf")
+def ticket_pdf(token: str):
+    booking = ensure_not_erased(tokens.ticket_booking_or_404(token))
+    response = Response(ticket_pdf_module.ticket_pdf(booking), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="billet-{booking.id}.pdf"'
+    return _private(response)
 
 
 @bp.route("/reservations/<token>.ics")

@@ -37,7 +37,7 @@ PUBLIC = {
     "privacy.request_link", "privacy.address", "privacy.download", "privacy.lost_ticket", "bookings_api.resend_links",
     "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
-    "booking_files.ticket_png", "booking_files.ticket_svg",
+    "booking_files.ticket_png", "booking_files.ticket_svg", "booking_files.ticket_pdf",
     "bookings_api.create_booking", "bookings_api.join_waitlist", "bookings_api.get_booking",
     "bookings_api.change_booking", "bookings_api.cancel_booking",
     "editions_api.list_editions", "sites_api.list_sites", "sites_api.get_site", "sites_api.sites_geojson",
