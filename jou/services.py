@@ -46,6 +46,7 @@ from core.formatting import count_of, french_date, french_number, french_time, p
 from core.geography.gazetteer import communes_for_postcode, pick_commune
 from core.geography.territories import in_france
 from core.models import utcnow
+from jou import notify
 from jou.models import STATUS_LABELS, Audience, Edition, Site, SiteStatus, Slot, search_key
 from jou.sectors import SECTORS
 
@@ -537,6 +538,7 @@ def approve_site(admin: User, site: Site) -> Site:
     site.reviewed_by_id = admin.id
     db.session.flush()
     _record_site("site.approve", admin, site, before)
+    notify.queue_approved(site)
     return site
 
 
@@ -557,6 +559,7 @@ def reject_site(admin: User, site: Site, reason: str) -> Site:
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(site, AUDITED_SITE_FIELDS), PERSONAL_SITE_FIELDS)
     audit.record("site.reject", site, actor=admin, changes=changes, summary=f"Motif : {reason}")
+    notify.queue_rejected(site)
     return site
 
 

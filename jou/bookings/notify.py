@@ -251,6 +251,8 @@ def queue_slot_message(slot: Slot, subject: str, body: str) -> list[OutgoingMail
                 f"{site.name} : {subject}",
                 "booking_slot_message",
                 to_name=booking.name,
+                # An answer goes to the factory's contact, not to the platform.
+                reply_to=f"{site.contact_name} <{site.contact_email}>",
                 message=body,
                 **_context(booking),
             )
