@@ -137,10 +137,16 @@ def send_due_command(moment: datetime | None) -> None:
     click.echo(_queued_summary(queued))
 
 
+JOB_LABELS = {"waitlist_offers": "Offres de liste d'attente expirées"}
+
+
 def _queued_summary(queued: dict[str, int]) -> str:
-    return (
-        " ; ".join(f"{schedule.SCHEDULES[name].label} : {n} mis en file" for name, n in queued.items()) + "."
-    )
+    parts = [
+        f"{JOB_LABELS.get(name, name)} : {n}" if name in schedule.JOBS
+        else f"{schedule.SCHEDULES[name].label} : {n} mis en file"
+        for name, n in queued.items()
+    ]  # fmt: skip
+    return " ; ".join(parts) + "."
 
 
 @click.command("backup")

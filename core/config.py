@@ -45,6 +45,8 @@ def load_config() -> dict:
         "PRIVACY_LINK_MAX_AGE": int(os.environ.get("PRIVACY_LINK_MAX_AGE", "86400")),
         # The reminder of a visit (its ticket again, what to bring, a link to free one's seats): days before.
         "BOOKING_REMINDER_DAYS": int(os.environ.get("BOOKING_REMINDER_DAYS", "2")),
+        # How long seats offered to a waiting party stay held for it (hours; less as the visit nears).
+        "WAITLIST_OFFER_HOURS": float(os.environ.get("WAITLIST_OFFER_HOURS", "48")),
         # Mail: a real SMTP server when MAIL_SERVER is set, else files in MAIL_OUTBOX_DIR.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -52,12 +52,27 @@ def scheduled(name: str, label: str) -> Callable[[Callable[[datetime], Iterable[
     return register
 
 
+# Changes of state due with time, run before the messages (an offer that expires makes the next offer).
+JOBS: dict[str, Callable[[datetime], int]] = {}
+
+
+def periodic(name: str) -> Callable[[Callable[[datetime], int]], Callable[[datetime], int]]:
+    """Registers `job(now) -> how many things it changed`, run by send_due before the messages."""
+
+    def register(job: Callable[[datetime], int]) -> Callable[[datetime], int]:
+        JOBS[name] = job
+        return job
+
+    return register
+
+
 def send_due(now: datetime) -> dict[str, int]:
-    """Queue every message due at `now` not queued before; per schedule, how many were queued now."""
+    """Run the periodic jobs, then queue every message due at `now` not queued before; per job and
+    schedule, how many things it did."""
     # SQLite: be the writer before reading what is due (a reader turned writer meets "database is
-    # locked"); PostgreSQL: the key's UNIQUE constraint is the only arbiter needed.
+    # locked"); PostgreSQL: row locks and the key's UNIQUE constraint arbitrate.
     locking.begin_write()
-    queued = {}
+    queued = {name: job(now) for name, job in JOBS.items()}
     for schedule in SCHEDULES.values():
         count = 0
         for due in schedule.due(now):

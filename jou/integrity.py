@@ -1,6 +1,7 @@
 """Seat counters recounted from the records they summarise: what `flask doctor` reports.
 
-`slots.seats_taken` must equal the parties of the slot's confirmed bookings and `slots.walk_in_seats`
+`slots.seats_taken` must equal the parties of the slot's confirmed bookings (and of the waiting-list
+offers holding seats) and `slots.walk_in_seats`
 the people admitted without a booking; bookings plus walk-ins stay within capacity unless a walk-in was
 knowingly admitted over it. A difference means a seat change escaped the guarded statements of
 jou.bookings.services / jou.checkin.services: the counters are kept (they are what the conditional
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Integer, func, select, union_all
 
 from core.extensions import db
-from jou.bookings.models import Booking, BookingStatus
+from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from jou.checkin.models import WalkIn
 from jou.models import Slot
 
@@ -50,11 +51,17 @@ class SeatDrift:
 
 def seat_drifts(slot_ids: list[int] | None = None) -> list[SeatDrift]:
     """Every slot whose counters differ from its records, or that holds more than its capacity."""
+    # Seats are taken by confirmed bookings and held by waiting-list offers not yet answered.
+    holders = union_all(
+        select(Booking.slot_id.label("slot_id"), Booking.party_size.label("n")).where(
+            Booking.status == BookingStatus.CONFIRMED
+        ),
+        select(WaitlistEntry.slot_id, WaitlistEntry.party_size).where(
+            WaitlistEntry.status == WaitlistStatus.OFFERED
+        ),
+    ).subquery()
     booked = (
-        select(Booking.slot_id, func.sum(Booking.party_size).label("n"))
-        .where(Booking.status == BookingStatus.CONFIRMED)
-        .group_by(Booking.slot_id)
-        .subquery()
+        select(holders.c.slot_id, func.sum(holders.c.n).label("n")).group_by(holders.c.slot_id).subquery()
     )
     walked = (
         select(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from core.extensions import db
-from core.formatting import french_number, french_percent, paris_today
+from core.formatting import count_of, french_number, french_percent, paris_today
 from stats.result import Headcount
 
 # Within this share below the next round figure, a count is "près de" it (19 870 → "près de 20 000").
@@ -43,8 +43,8 @@ def headline_number(n: int) -> str:
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """ "1 fille", "5 142 filles" (French: 0 and 1 take the singular)."""
-    return f"{french_number(n)} {singular if n <= 1 else plural_form or singular + 's'}"
+    """ "1 fille", "5 142 filles": core.formatting.count_of, the plural an "s" unless given."""
+    return count_of(n, singular, plural_form or singular + "s")
 
 
 def _verb(n: int, singular: str, plural_form: str) -> str:

@@ -113,11 +113,14 @@ def test_a_promotion_from_the_waiting_list_is_logged(db_session):
     )
     entry = booking_services.join_waitlist(public.id, {"party_size": 1, "name": "B", "email": "b@example.org",
                                                        "consent": True})  # fmt: skip
-    booking_services.cancel_booking(first)
+    booking_services.cancel_booking(first)  # the seat is offered (by the system)…
+    booking_services.accept_offer(entry)  # … and accepted (by the visitor)
     promote = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "booking.promote"))
     assert promote.changes["waitlist_entry"] == [None, entry.id]
-    assert promote.actor_label == audit.SYSTEM
-    assert [e.action for e in events_of("waitlist", entry.id)] == ["waitlist.create"]
+    assert promote.actor_label == audit.VISITOR
+    offer = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "waitlist.offer"))
+    assert offer.actor_label == audit.SYSTEM and offer.changes == {"status": ["waiting", "offered"]}
+    assert [e.action for e in events_of("waitlist", entry.id)] == ["waitlist.create", "waitlist.offer"]
 
 
 # ---- interventions -----------------------------------------------------------------------------------

@@ -289,7 +289,7 @@ def test_waitlist_only_when_full(db_session):
         services.join_waitlist(slot.id, party(2))
 
 
-def test_waitlist_promotion_in_order_and_big_parties_keep_their_place(db_session):
+def test_waitlist_offers_in_order_and_big_parties_keep_their_place(db_session):
     slot = public_slot(capacity=5)
     holder = services.book(slot.id, party(3, email="holder@example.org"))
     other = services.book(slot.id, party(2, email="other@example.org"))
@@ -299,25 +299,31 @@ def test_waitlist_promotion_in_order_and_big_parties_keep_their_place(db_session
 
     services.cancel_booking(holder)  # 3 seats free: big (4) does not fit, small (2) and tiny (1) do
     assert big.status == WaitlistStatus.WAITING
-    assert small.status == tiny.status == WaitlistStatus.PROMOTED
+    assert small.status == tiny.status == WaitlistStatus.OFFERED  # seats held, not booked yet
     assert seats_taken(slot) == 5
+    from core.mail import OutgoingMail
+
+    def queued(template: str) -> list[str]:
+        return list(
+            db_session.scalars(select(OutgoingMail.to_address).where(OutgoingMail.template == template))
+        )
+
+    assert queued("waitlist_offer") == ["small@example.org", "tiny@example.org"]
+    for entry in (small, tiny):
+        services.accept_offer(entry)
+    assert small.status == tiny.status == WaitlistStatus.PROMOTED and seats_taken(slot) == 5
     assert [b.email for b in services.bookings_of_slot(slot.id)] == [
         "other@example.org", "small@example.org", "tiny@example.org"
     ]  # fmt: skip
-    from core.mail import OutgoingMail
-
-    queued = db_session.scalars(
-        select(OutgoingMail.to_address).where(OutgoingMail.template == "booking_promotion")
-    )
-    assert list(queued) == ["small@example.org", "tiny@example.org"]
+    assert queued("booking_promotion") == ["small@example.org", "tiny@example.org"]
 
     services.cancel_booking(other)  # 2 free: big still waits, first in line
     assert big.status == WaitlistStatus.WAITING and seats_taken(slot) == 3
     services.change_party(db_session.get(Booking, small.booking_id), {"party_size": 1})  # 3 free
     assert big.status == WaitlistStatus.WAITING and seats_taken(slot) == 2
     services.cancel_booking(db_session.get(Booking, tiny.booking_id))  # 4 free
-    assert big.status == WaitlistStatus.PROMOTED and seats_taken(slot) == 5
-    assert db_session.get(Booking, big.booking_id).party_size == 4
+    assert big.status == WaitlistStatus.OFFERED and seats_taken(slot) == 5
+    assert services.accept_offer(big).party_size == 4 and big.status == WaitlistStatus.PROMOTED
 
 
 def test_waitlist_never_promotes_beyond_capacity(db_session):
@@ -326,7 +332,7 @@ def test_waitlist_never_promotes_beyond_capacity(db_session):
     for i in range(4):
         services.join_waitlist(slot.id, party(1, email=f"w{i}@example.org"))
     services.cancel_booking(booking)
-    assert seats_taken(slot) == 3
+    assert seats_taken(slot) == 3  # three offers hold the three seats
     waiting = db_session.scalars(select(WaitlistEntry).where(WaitlistEntry.status == "waiting")).all()
     assert len(waiting) == 1
 

@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from core.auth.models import Role
 from core.extensions import db
@@ -139,3 +140,42 @@ def test_a_booking_sent_in_a_rush_waits_in_line_and_goes_through_by_itself(
     )
     assert seats_taken(public_slot_id) == 1
     assert db.session.query(Booking).count() == 1
+
+
+def test_a_waiting_party_joins_then_confirms_the_offered_seats_on_a_phone(
+    page: Page, live_server, public_slot_id, smtp_server
+):
+    """The slot is full; Ana joins the waiting list from the booking page, sees her rank, a booker
+    cancels, the e-mailed link shows the seats held for her, and one tap turns them into her ticket."""
+    from jou.bookings import services
+    from tests.plugins.jou import party
+    from tests.plugins.mail import link_path
+
+    holders = [services.book(public_slot_id, party(4, email=f"h{i}@example.org", ack_min_age=True))
+               for i in range(CAPACITY // 4)]  # fmt: skip
+    db.session.commit()
+    page.set_viewport_size(PHONE)
+    page.goto(live_server(f"/creneaux/{public_slot_id}/reserver"))
+    waitlist = page.get_by_test_id("waitlist-form")
+    waitlist.get_by_role("textbox", name="Nom").fill("Ana Lopes")
+    waitlist.get_by_role("textbox", name="E-mail").fill("ana@example.org")
+    waitlist.get_by_label(re.compile("au moins 10 ans")).check()
+    waitlist.get_by_label(re.compile("J'accepte")).check()
+    waitlist.get_by_role("button", name=re.compile("liste d'attente")).click()
+    expect(page.get_by_test_id("waitlist-status")).to_contain_text("1er")
+    assert_fits_the_phone(page)
+
+    services.cancel_booking(db.session.get(Booking, holders[0].id))
+    db.session.commit()
+    from core.mail import deliver_pending
+
+    deliver_pending()
+    offer = next(m for m in smtp_server.to("ana@example.org") if "confirmez" in m["Subject"])
+    page.goto(live_server(link_path(offer, "/liste-attente/")))
+    expect(page.get_by_test_id("waitlist-status")).to_contain_text("Des places vous sont réservées jusqu'au")
+    page.get_by_role("button", name="Confirmer ma réservation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre réservation est confirmée")
+    expect(page.get_by_test_id("ticket-qr")).to_be_visible()
+    db.session.rollback()
+    ana = db.session.scalar(select(Booking).where(Booking.email == "ana@example.org"))
+    assert ana.status == BookingStatus.CONFIRMED and seats_taken(public_slot_id) == CAPACITY - 4 + ana.party_size

@@ -156,7 +156,7 @@ def test_the_purge_keeps_every_statistic_and_leaves_nothing_personal(app, world)
 
     result = purge(app, "--edition", str(YEAR))
     assert result.exit_code == 0, result.output
-    assert "Édition 2024 : 4 réservations, 1 inscription en liste d'attente et 2 courriels anonymisés." in (
+    assert "Édition 2024 : 4 réservations, 1 inscription en liste d'attente et 3 courriels anonymisés." in (
         result.output
     )
 
@@ -184,7 +184,7 @@ def test_a_dry_run_counts_and_changes_nothing(app, world):
     result = purge(app, "--edition", str(YEAR), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Simulation : rien n'a été modifié." in result.output
-    assert "4 réservations, 1 inscription en liste d'attente et 2 courriels seraient anonymisés" in (
+    assert "4 réservations, 1 inscription en liste d'attente et 3 courriels seraient anonymisés" in (
         result.output
     )
     db.session.expire_all()
@@ -222,4 +222,4 @@ def test_the_purge_is_in_the_audit_log(app, world):
     purge(app, "--edition", str(YEAR))
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "edition.purge"))
     assert event.entity_id == world["edition"].id and event.actor_label == "ligne de commande"
-    assert event.changes == {"bookings": 4, "waitlist_entries": 1, "emails": 2}
+    assert event.changes == {"bookings": 4, "waitlist_entries": 1, "emails": 3}

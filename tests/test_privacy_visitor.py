@@ -154,8 +154,8 @@ def test_the_manage_link_erases_its_booking_and_nothing_else(client, future):
     db.session.expire_all()
     erased = db.session.get(Booking, future["booking"].id)
     assert (erased.name, erased.email, erased.phone, erased.status) == ("", "", None, BookingStatus.CANCELLED)
-    # Its seats went to Bob; Zoé's other booking and waiting-list entry are hers still.
-    assert db.session.get(WaitlistEntry, future["bob"].id).status == WaitlistStatus.PROMOTED
+    # Its seats are offered to Bob; Zoé's other booking and waiting-list entry are hers still.
+    assert db.session.get(WaitlistEntry, future["bob"].id).status == WaitlistStatus.OFFERED
     other = db.session.get(Booking, future["second"].id)
     assert (other.name, other.status) == (NAME, BookingStatus.CONFIRMED)
     assert db.session.get(WaitlistEntry, future["waiting"].id).name == NAME
@@ -200,7 +200,8 @@ def test_the_emailed_link_gives_everything_about_the_address(client, future, smt
     assert data["email"] == EMAIL
     assert sorted(b["id"] for b in data["bookings"]) == sorted([future["booking"].id, future["second"].id])
     assert [e["id"] for e in data["waitlist_entries"]] == [future["waiting"].id]
-    assert [m["to"] for m in data["emails"]] == [EMAIL, EMAIL]  # the confirmation and this link
+    # The confirmation, the waiting list's (its rank and link) and this link.
+    assert [m["to"] for m in data["emails"]] == [EMAIL, EMAIL, EMAIL]
     # Nobody else's data: Bob waits on the same slot, Carla booked the other one.
     assert "bob@example.org" not in download.text and "carla" not in download.text.lower()
     api = client.get(f"/api/v1/privacy/requests/{token}")
@@ -262,10 +263,10 @@ def test_erasing_blanks_the_person_keeps_the_counts_and_frees_future_seats(clien
         0,
         "public",
     )
-    # A future visit without a name nor an address cannot get its ticket: cancelled, its seats go to Bob.
+    # A future visit without a name nor an address cannot get its ticket: cancelled, its seats offered to Bob.
     assert erased.status == BookingStatus.CANCELLED
     bob = db.session.get(WaitlistEntry, future["bob"].id)
-    assert bob.status == WaitlistStatus.PROMOTED
+    assert bob.status == WaitlistStatus.OFFERED
     assert db.session.get(Slot, slot.id).seats_taken == 2
     waiting = db.session.get(WaitlistEntry, future["waiting"].id)
     assert (waiting.status, waiting.name, waiting.email, waiting.phone) == (
@@ -275,7 +276,7 @@ def test_erasing_blanks_the_person_keeps_the_counts_and_frees_future_seats(clien
         None,
     )
     assert db.session.get(Booking, future["second"].id).status == BookingStatus.CANCELLED
-    # Nothing about Zoé is left anywhere in these tables, and Bob's promotion mail is untouched.
+    # Nothing about Zoé is left anywhere in these tables, and Bob's offer mail is untouched.
     left = string_values(Booking, WaitlistEntry, OutgoingMail, AuditEvent)
     assert holds(left, EMAIL, NAME, PHONE) == []
     assert db.session.scalar(select(OutgoingMail).where(OutgoingMail.to_address == "bob@example.org"))
@@ -284,7 +285,7 @@ def test_erasing_blanks_the_person_keeps_the_counts_and_frees_future_seats(clien
 def test_the_api_erases_the_address_and_reports(client, future):
     response = client.delete(f"/api/v1/privacy/requests/{erase_link()}")
     assert response.status_code == 200
-    assert response.get_json() == {"bookings": 2, "cancelled": 2, "waitlist_entries": 1, "emails": 1}
+    assert response.get_json() == {"bookings": 2, "cancelled": 2, "waitlist_entries": 1, "emails": 2}
     assert db.session.scalar(select(Booking.email).where(Booking.id == future["booking"].id)) == ""
 
 

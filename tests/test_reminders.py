@@ -103,6 +103,9 @@ def test_the_command_sends_what_a_given_day_is_due(app, db_session, smtp_server)
     assert due.exit_code == 0 and "Rappels de visite : 1 mis en file" in due.output, due.output
     again = runner.invoke(args=["messages", "send-due", "--now", "2027-03-19T09:00+01:00"])
     assert "Rappels de visite : 0 mis en file" in again.output
-    assert len(smtp_server.to("eloise@example.org")) == 1 and db.session.scalar(select(func.count(Booking.id))) == 1
+    assert (
+        len(smtp_server.to("eloise@example.org")) == 1
+        and db.session.scalar(select(func.count(Booking.id))) == 1
+    )
     bad = runner.invoke(args=["messages", "send-due", "--now", "mardi"])
     assert bad.exit_code != 0 and "--now" in bad.output

@@ -186,7 +186,8 @@ def test_one_address_in_parallel_never_holds_overlapping_visits(app, committed_d
 
 def test_promotion_racing_new_bookings(app, committed_db):
     """A full slot, two parties waiting; its bookers cancel while newcomers try to book: the freed
-    seats go to the waiting list first, each entry is promoted once, nothing is oversold."""
+    seats go to the waiting list first (each entry offered them once, the seats held), nothing is
+    oversold; the offers accepted at once become bookings."""
     slot = public_slot(capacity=4)
     holders = [services.book(slot.id, party(1, email=f"h{i}@example.org")) for i in range(4)]
     waiting = [services.join_waitlist(slot.id, party(1, email=f"w{i}@example.org")) for i in range(2)]
@@ -204,12 +205,15 @@ def test_promotion_racing_new_bookings(app, committed_db):
     assert [r.status_code for r in answers[:2]] == [200, 200]
     slot = sound(slot.id)
     assert slot.seats_taken == 4
-    promoted = db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.id.in_(waiting_ids)))
-    statuses = Counter(e.status for e in promoted)
+    offered = db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.id.in_(waiting_ids))).all()
+    statuses = Counter(e.status for e in offered)
     newcomers = sum(r.status_code == 201 for r in answers[2:])
     # Every freed seat went to a waiting party (the list goes first) or, once it was empty, a newcomer.
-    assert statuses[WaitlistStatus.PROMOTED] + newcomers == 2
-    assert statuses[WaitlistStatus.PROMOTED] == 2 and newcomers == 0
+    assert statuses[WaitlistStatus.OFFERED] == 2 and newcomers == 0
+    links = [tokens.waitlist_token(entry) for entry in offered]
+    accepted = race(2, lambda i: app.test_client().post(f"/api/v1/waitlist/{links[i]}/accept"))
+    assert [r.status_code for r in accepted] == [201, 201]
+    assert sound(slot_id).seats_taken == 4
     bookings_from_list = db.session.scalar(
         select(func.count(Booking.id)).where(Booking.email.in_(["w0@example.org", "w1@example.org"]))
     )
@@ -234,7 +238,8 @@ def test_leaving_the_waiting_list_racing_its_promotion(app, committed_db):
     race(2, one)
     slot = sound(slot.id)
     status = db.session.get(WaitlistEntry, entry_id).status
-    assert (status, slot.seats_taken) in ((WaitlistStatus.PROMOTED, 2), (WaitlistStatus.CANCELLED, 0))
+    # Offered then declined, or gone before the offer: the seats are held for it or free, never both.
+    assert (status, slot.seats_taken) in ((WaitlistStatus.OFFERED, 2), (WaitlistStatus.CANCELLED, 0))
 
 
 def test_walk_ins_and_bookings_share_the_last_seats(app, committed_db):
@@ -303,9 +308,9 @@ def test_raising_capacity_serves_the_waiting_list_while_others_book(app, committ
 
     answers = race(5, one)
     slot = sound(slot.id)
-    # The new seats are seen by others only once the raise is committed, and the raise served the
-    # waiting party in its own transaction: the list always goes first.
-    assert db.session.get(WaitlistEntry, entry_id).status == WaitlistStatus.PROMOTED
+    # The new seats are seen by others only once the raise is committed, and the raise offered them to
+    # the waiting party in its own transaction: the list always goes first.
+    assert db.session.get(WaitlistEntry, entry_id).status == WaitlistStatus.OFFERED
     newcomers = sum(r.status_code == 201 for r in answers[1:])
     assert newcomers <= 2 and slot.seats_taken == 4 + newcomers
 
@@ -321,8 +326,8 @@ def test_raising_capacity_serves_the_waiting_list_first(app, db_session):
         for s in site.slots
     ]  # fmt: skip
     site_services.update_site(site.owner, site, {"slots": slots})
-    assert entry.status == WaitlistStatus.PROMOTED
-    assert sound_in_transaction(slot.id) == 4
+    assert entry.status == WaitlistStatus.OFFERED
+    assert sound_in_transaction(slot.id) == 4  # the offer holds its seats
 
 
 def sound_in_transaction(slot_id: int) -> int:

@@ -18,7 +18,7 @@ from core.inputs import load_json
 from core.mail import external_url
 from core.models import utcnow
 from jou.bookings import calendar, notify, privacy, services, tokens
-from jou.bookings.models import Booking, BookingKind, WaitlistEntry
+from jou.bookings.models import Booking, BookingKind, WaitlistEntry, waitlist_position
 from jou.bookings.schemas import (
     BookingSchema,
     ChangePartySchema,
@@ -142,19 +142,61 @@ def _idempotency_key() -> str | None:
 @blp.alt_response(503, schema=ErrorSchema, description=BUSY)
 @limited()
 def join_waitlist(payload: dict, slot_id: int):
-    """S'inscrit sur la liste d'attente d'un créneau grand public complet.
+    """S'inscrit sur la liste d'attente d'un créneau grand public complet (effectifs comme une réservation).
 
-    Dès que des places se libèrent, les inscrits sont servis dans l'ordre (un groupe trop grand
-    garde sa place, un plus petit derrière lui peut passer) et reçoivent leur billet par e-mail."""
+    Un e-mail donne le rang et le lien de l'inscription (`manage_url`). Dès que des places se libèrent,
+    elles sont proposées dans l'ordre (un groupe trop grand garde sa place, un plus petit derrière lui peut
+    passer) : `status` devient `offered`, les places sont tenues jusqu'à `offer_expires_at` (48 h, moins
+    à l'approche de la visite) et un e-mail demande de confirmer (`POST /waitlist/<token>/accept`) ; sans
+    réponse, elles passent à la personne suivante."""
     entry = services.join_waitlist(slot_id, payload)
     return jsonify(waitlist_json(entry)), 201
 
 
 def waitlist_json(entry: WaitlistEntry) -> dict:
     data = WaitlistEntrySchema().dump(entry)
-    waiting = services.waitlist_of_slot(entry.slot_id)
-    data["position"] = next((i for i, e in enumerate(waiting, 1) if e.id == entry.id), None)
+    data["position"] = waitlist_position(entry)
+    data["token"] = tokens.waitlist_token(entry)
+    data["manage_url"] = notify.waitlist_url(entry)
     return data
+
+
+def _entry(token: str) -> WaitlistEntry:
+    return privacy.ensure_entry_not_erased(tokens.entry_from_waitlist_token(token))
+
+
+@blp.route("/waitlist/<token>", methods=["GET"])
+@blp.response(200, WaitlistEntrySchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
+def get_waitlist_entry(token: str):
+    """L'inscription : son statut, son rang tant qu'elle attend, la fin de l'offre quand des places lui
+    sont proposées."""
+    return jsonify(waitlist_json(_entry(token)))
+
+
+@blp.route("/waitlist/<token>", methods=["DELETE"])
+@blp.response(200, WaitlistEntrySchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
+def leave_waitlist(token: str):
+    """Quitte la liste d'attente ; une offre en cours est déclinée et ses places proposées à la suite."""
+    entry = _entry(token)
+    services.cancel_waitlist_entry(entry)
+    return jsonify(waitlist_json(entry))
+
+
+@blp.route("/waitlist/<token>/accept", methods=["POST"])
+@blp.response(201, BookingSchema, description="Offre acceptée : la réservation")
+@blp.alt_response(200, schema=BookingSchema, description="Déjà acceptée : la même réservation")
+@blp.alt_response(401, schema=ErrorSchema, description="Lien altéré (invalid_link)")
+@blp.alt_response(409, schema=ErrorSchema, description="Pas d'offre en cours (offer_closed), délai passé "
+                  "(offer_expired), ou règle par adresse (email_limit…)")  # fmt: skip
+@blp.alt_response(410, schema=ErrorSchema, description="Données personnelles effacées (data_erased)")
+def accept_waitlist_offer(token: str):
+    """Accepte les places proposées : la réservation est confirmée et son billet envoyé par e-mail."""
+    booking = services.accept_offer(_entry(token))
+    return jsonify(booking_json(booking)), 200 if booking.replayed else 201
 
 
 # ---- manage through the signed link ------------------------------------------------------------------

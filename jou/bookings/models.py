@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -32,8 +32,10 @@ class BookingStatus(enum.StrEnum):
 
 class WaitlistStatus(enum.StrEnum):
     WAITING = "waiting"
-    PROMOTED = "promoted"
-    CANCELLED = "cancelled"
+    OFFERED = "offered"  # seats held for the party until offer_expires_at: it confirms, or they pass on
+    PROMOTED = "promoted"  # the offer accepted: a booking
+    CANCELLED = "cancelled"  # left the list (or declined the offer)
+    EXPIRED = "expired"  # the offer ran out unanswered
 
 
 # Class levels a teacher picks from (collège, lycée, voie professionnelle, post-bac).
@@ -134,7 +136,10 @@ class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
         headcount_check(),
         CheckConstraint("party_size > 0", name="party_size_positive"),
         CheckConstraint("female + male + unspecified = party_size", name="party_matches_headcount"),
-        CheckConstraint("status IN ('waiting', 'promoted', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "status IN ('waiting', 'offered', 'promoted', 'cancelled', 'expired')", name="status_known"
+        ),
+        CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name="offer_has_deadline"),
         Index("ix_waitlist_entries_slot_status", "slot_id", "status"),
     )
 
@@ -147,6 +152,8 @@ class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(10), default=WaitlistStatus.WAITING)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     slot: Mapped[Slot] = relationship(Slot)
@@ -154,3 +161,18 @@ class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<WaitlistEntry {self.id} slot={self.slot_id} {self.party_size} {self.status}>"
+
+
+def waitlist_position(entry: WaitlistEntry) -> int | None:
+    """1 for the first waiting party of the slot; None once the entry is no longer waiting."""
+    if entry.status != WaitlistStatus.WAITING:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(WaitlistEntry.id)).where(
+            WaitlistEntry.slot_id == entry.slot_id,
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+            (WaitlistEntry.created_at < entry.created_at)
+            | ((WaitlistEntry.created_at == entry.created_at) & (WaitlistEntry.id < entry.id)),
+        )
+    )
+    return (ahead or 0) + 1

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
-from core.formatting import PARIS, french_date, french_time
+from core.formatting import PARIS, french_date, french_datetime, french_time
 from core.mail import (
     Attachment,
     InlineImage,
@@ -35,7 +35,15 @@ from core.mail import (
 from core.models import utcnow
 from core.schedule import Due, scheduled
 from jou.bookings import calendar, tickets
-from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingKind, BookingStatus
+from jou.bookings.models import (
+    SCHOOL_LEVELS,
+    Booking,
+    BookingKind,
+    BookingStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+    waitlist_position,
+)
 from jou.bookings.ticket_pdf import ticket_pdf
 from jou.models import Slot
 
@@ -130,6 +138,48 @@ def _compose_ticket(booking_id: int, *, template: str) -> EmailMessage | None:
         cancel_url=calendar.manage_url(booking) + "/annuler",
         **_context(booking),
     )
+
+
+# ---- the waiting list ---------------------------------------------------------------------------------
+
+WAITLIST_JOINED, OFFER = "waitlist_joined", "waitlist_offer"
+
+
+def waitlist_url(entry: WaitlistEntry) -> str:
+    from jou.bookings.tokens import waitlist_token
+
+    return calendar.public_url(f"/liste-attente/{waitlist_token(entry)}")
+
+
+def queue_waitlist_joined(entry: WaitlistEntry) -> int:
+    """Their place in line and the link to follow it, leave the list, or reach their data."""
+    return queue_mail_later(entry.email, f"Liste d'attente : {entry.slot.site.name}", WAITLIST_JOINED,
+                            entry_id=entry.id)  # fmt: skip
+
+
+def queue_offer(entry: WaitlistEntry) -> int:
+    """Seats are held for them: confirm before the deadline, or they go to the next party."""
+    return queue_mail_later(entry.email, f"Des places pour vous chez {entry.slot.site.name} : confirmez", OFFER,
+                            entry_id=entry.id)  # fmt: skip
+
+
+@mail_composer(WAITLIST_JOINED)
+@mail_composer(OFFER)
+def _compose_waitlist(entry_id: int, *, template: str) -> EmailMessage | None:
+    entry = db.session.get(WaitlistEntry, entry_id)
+    wanted = WaitlistStatus.OFFERED if template == OFFER else WaitlistStatus.WAITING
+    if entry is None or entry.status != wanted or entry.anonymised_at is not None:
+        return None  # moved on since (offered, left, erased): the message would say something untrue
+    slot = entry.slot
+    subject = (
+        f"Des places pour vous chez {slot.site.name} : confirmez" if template == OFFER
+        else f"Liste d'attente : {slot.site.name}"
+    )  # fmt: skip
+    return compose(
+        entry.email, subject, template, to_name=entry.name, entry=entry, site=slot.site, when=_when(slot),
+        position=waitlist_position(entry), link=waitlist_url(entry),
+        deadline=french_datetime(entry.offer_expires_at) if entry.offer_expires_at else "",
+    )  # fmt: skip
 
 
 # ---- "I lost my ticket" ---------------------------------------------------------------------------

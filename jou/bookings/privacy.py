@@ -73,6 +73,13 @@ def ensure_not_erased(booking: Booking) -> Booking:
     return booking
 
 
+def ensure_entry_not_erased(entry: WaitlistEntry) -> WaitlistEntry:
+    """The same for a waiting-list entry behind its link."""
+    if entry.anonymised_at is not None:
+        raise DataErased()
+    return entry
+
+
 # ---- what we hold --------------------------------------------------------------------------------------
 
 
@@ -323,8 +330,8 @@ def erase_person(email: str, *, now: datetime | None = None) -> ErasurePlan:
     done = ErasurePlan()
     # The waiting list first: cancelling a booking below promotes it, and must not book this person again.
     for entry in waitlist_entries_of(email):
-        if entry.status == WaitlistStatus.WAITING:
-            services.cancel_waitlist_entry(entry)
+        if entry.status in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
+            services.cancel_waitlist_entry(entry)  # an offer declined: its seats go to the next party
         erased = erased_fields(entry)
         _blank(entry, now)
         audit.record("waitlist.erase", entry, actor_label=audit.VISITOR, changes=erased)

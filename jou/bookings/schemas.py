@@ -142,9 +142,24 @@ class WaitlistEntrySchema(BaseSchema):
     id = fields.Integer()
     slot_id = fields.Integer()
     party_size = fields.Integer()
-    status = fields.String(metadata={"description": "waiting, promoted ou cancelled"})
-    position = fields.Integer(metadata={"description": "Rang dans la liste d'attente (1 = le prochain)"})
+    status = fields.String(
+        metadata={"description": "waiting, offered (places tenues jusqu'à offer_expires_at), promoted, "
+                  "cancelled ou expired"}
+    )  # fmt: skip
+    position = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Rang dans la liste d'attente (1 = le prochain) ; null sinon"},
+    )
+    female = fields.Integer()
+    male = fields.Integer()
+    unspecified = fields.Integer()
     created_at = UTCDateTime()
+    offer_expires_at = UTCDateTime(
+        allow_none=True, metadata={"description": "Fin de l'offre (status offered)"}
+    )
+    booking_id = fields.Integer(allow_none=True, metadata={"description": "La réservation née de l'offre"})
+    token = fields.String(metadata={"description": "Jeton signé de l'inscription"})
+    manage_url = fields.String(metadata={"description": "Page de l'inscription : rang, confirmer, quitter"})
 
 
 class SlotMessageSchema(BaseSchema):

@@ -17,9 +17,12 @@ always in the same order — address, booking, slot — so two changes never dea
 - the waiting list is served under the slot's row lock, each entry claimed by a conditional UPDATE.
 On SQLite every lock is the database's single write lock, taken before the first read (core.locking).
 
-Waiting list (public slots): an entry is promoted, in order of arrival, as soon as its whole party fits in
-the seats left; an entry that does not fit keeps its place and a smaller party behind it may pass (seats
-are never left empty waiting for a big party, and the big party is first in line for the next seats).
+Waiting list (public slots): when seats free up, they are offered, in order of arrival, to the first party
+whose whole party fits (an entry that does not fit keeps its place and a smaller party behind it may pass:
+seats are never left empty waiting for a big party, and the big party is first in line for the next
+seats). An offer holds the seats on the slot row until its deadline (48 h, shorter as the visit nears) and
+is e-mailed with a link: the party confirms (a booking), declines, or lets it run out — then the seats are
+offered to the next party (`expire_offers`, run by the mail worker and `flask messages send-due`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import Select, bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,8 +44,9 @@ from sqlalchemy.orm.util import identity_key
 from core import audit, locking, mail
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.formatting import PARIS, count_of, french_date
+from core.formatting import PARIS, count_of, french_date, french_datetime
 from core.models import utcnow
+from core.schedule import periodic
 from core.schools import School
 from core.schools.directory import find_school
 from core.validation import valid_uai
@@ -61,6 +66,8 @@ SLOT_FULL = "Ce créneau est complet."
 # A key replays its booking for this long after it was first used, then may be used anew.
 IDEMPOTENCY_TTL = timedelta(hours=24)
 ADDRESS_LOCK = "booking-address"
+# The shortest offer worth making: closer to the visit, freed seats stay for the gate.
+MIN_OFFER = timedelta(minutes=30)
 # What the audit log keeps of a booking: counts and places, never the person (name, e-mail, phone).
 AUDITED_FIELDS = (
     "slot_id", "kind", "status", "party_size", "female", "male", "unspecified", "adults", "uai", "level",
@@ -583,7 +590,7 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
         select(func.count(WaitlistEntry.id)).where(
             WaitlistEntry.slot_id == slot.id,
             WaitlistEntry.email == email,
-            WaitlistEntry.status == WaitlistStatus.WAITING,
+            WaitlistEntry.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
         )
     )
     if already:
@@ -608,43 +615,67 @@ def join_waitlist(slot_id: int, data: dict, *, now: datetime | None = None) -> W
         "waitlist.create", entry, actor_label=audit.VISITOR,
         changes=audit.created(audit.snapshot(entry, ("slot_id", "party_size", "female", "male", "unspecified"))),
     )  # fmt: skip
+    notify.queue_waitlist_joined(entry)
     return entry
 
 
-def _leave_waitlist(entry: WaitlistEntry, status: WaitlistStatus, **values: Any) -> bool:
-    """waiting → status, once (a conditional UPDATE: a promotion and a departure never both win)."""
+def _change_entry(entry: WaitlistEntry, before: WaitlistStatus, after: WaitlistStatus, **values: Any) -> bool:
+    """before → after, once (a conditional UPDATE: of an offer and a departure, only one wins)."""
     done = db.session.execute(
         update(WaitlistEntry)
-        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING)
-        .values(status=status, **values)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == before)
+        .values(status=after, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if done:
-        set_committed_value(entry, "status", status.value)
+        set_committed_value(entry, "status", after.value)
         for key, value in values.items():
             set_committed_value(entry, key, value)
     return bool(done)
 
 
-def cancel_waitlist_entry(entry: WaitlistEntry) -> None:
+def cancel_waitlist_entry(entry: WaitlistEntry, *, now: datetime | None = None) -> None:
+    """Leave the list; an offer declined gives its held seats to the next party at once."""
     locking.begin_write()
-    if _leave_waitlist(entry, WaitlistStatus.CANCELLED):
+    if _change_entry(entry, WaitlistStatus.WAITING, WaitlistStatus.CANCELLED):
         audit.record(
             "waitlist.cancel", entry, actor_label=audit.VISITOR, changes={"status": ["waiting", "cancelled"]}
         )
+        return
+    locking.lock(Slot, entry.slot_id)
+    if _change_entry(entry, WaitlistStatus.OFFERED, WaitlistStatus.CANCELLED):
+        _free_seats(entry.slot_id, entry.party_size)
+        audit.record(
+            "waitlist.decline", entry, actor_label=audit.VISITOR, changes={"status": ["offered", "cancelled"]}
+        )
+        promote_waitlist(entry.slot_id, now=now)
 
 
-def promote_waitlist(slot_id: int) -> list[Booking]:
-    """Book the waiting parties that fit, in order (see module doc); each is emailed its ticket.
+def offer_deadline(slot: Slot, now: datetime) -> datetime | None:
+    """How long an offer stands: WAITLIST_OFFER_HOURS (48), or half the time left before the visit when
+    that is shorter; None when even that is under MIN_OFFER (the seats then stay for the gate)."""
+    start, _end = calendar.slot_bounds(slot)
+    hours = current_app.config.get("WAITLIST_OFFER_HOURS", 48)
+    window = min(timedelta(hours=hours), (start - now) / 2)
+    return now + window if window >= MIN_OFFER else None
 
-    Runs under the slot's row lock, so promotions of one slot never interleave and the seats read are
-    the seats there are. A party whose address is being booked by another request at this very moment
-    keeps its place for the next freed seat (waiting for that address here could deadlock: its booker
-    holds the address and waits for this slot)."""
-    promoted: list[Booking] = []
+
+def promote_waitlist(slot_id: int, *, now: datetime | None = None) -> list[WaitlistEntry]:
+    """Offer the freed seats to the waiting parties that fit, in order (see module doc): the seats are
+    held for each until its offer expires, and it is e-mailed a link to confirm (accept_offer).
+
+    Runs under the slot's row lock, so offers of one slot never interleave and the seats read are the
+    seats there are. A party whose address is being booked by another request at this very moment keeps
+    its place for the next freed seat (waiting for that address here could deadlock: its booker holds the
+    address and waits for this slot)."""
+    offered: list[WaitlistEntry] = []
     slot = locking.lock(Slot, slot_id)
     if slot is None:
-        return promoted
+        return offered
+    now = now or utcnow()
+    deadline = offer_deadline(slot, now)
+    if deadline is None:
+        return offered
     edition = slot.site.edition
     for entry in waitlist_of_slot(slot_id):
         if not locking.try_lock_key(ADDRESS_LOCK, f"{edition.id}:{entry.email}"):
@@ -653,7 +684,7 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
             # They may have booked elsewhere since joining: the per-email rules hold for them too.
             _check_email(slot, entry.email)
         except Conflict as refused:
-            if _leave_waitlist(entry, WaitlistStatus.CANCELLED):
+            if _change_entry(entry, WaitlistStatus.WAITING, WaitlistStatus.CANCELLED):
                 audit.record(
                     "waitlist.cancel", entry, actor_label=audit.SYSTEM,
                     changes={"status": ["waiting", "cancelled"]}, summary=f"Non promue : {refused.code}",
@@ -661,34 +692,80 @@ def promote_waitlist(slot_id: int) -> list[Booking]:
             continue
         if _take_seats(slot_id, entry.party_size) is None:
             continue  # keeps its place; a smaller party behind may fit
-        booking = Booking(
-            slot_id=slot_id,
-            kind=BookingKind.PUBLIC,
-            status=BookingStatus.CONFIRMED,
-            party_size=entry.party_size,
-            female=entry.female,
-            male=entry.male,
-            unspecified=entry.unspecified,
-            adults=0,
-            name=entry.name,
-            email=entry.email,
-            phone=entry.phone,
-            consent_at=entry.consent_at,
-        )
-        db.session.add(booking)
-        db.session.flush()
-        if not _leave_waitlist(entry, WaitlistStatus.PROMOTED, booking_id=booking.id):
-            # Left the list in between (its own request): the seats go back, the booking never was.
-            db.session.delete(booking)
-            db.session.flush()
-            _free_seats(slot_id, entry.party_size)
+        if not _change_entry(
+            entry, WaitlistStatus.WAITING, WaitlistStatus.OFFERED, offered_at=now, offer_expires_at=deadline
+        ):
+            _free_seats(slot_id, entry.party_size)  # left the list in between (its own request)
             continue
         audit.record(
-            "booking.promote", booking, actor_label=audit.SYSTEM,
-            changes={**audit.created(audit.snapshot(booking, AUDITED_FIELDS)), "waitlist_entry": [None, entry.id]},
+            "waitlist.offer", entry, actor_label=audit.SYSTEM, changes={"status": ["waiting", "offered"]},
+            summary=f"Places tenues jusqu'au {french_datetime(deadline)}",
         )  # fmt: skip
-        notify.queue_promotion(booking)
-        promoted.append(booking)
+        notify.queue_offer(entry)
+        offered.append(entry)
     db.session.flush()
     _refresh_seats(slot)
-    return promoted
+    return offered
+
+
+def accept_offer(entry: WaitlistEntry, *, now: datetime | None = None) -> Booking:
+    """The offered party confirms: its held seats become a booking, and it gets its ticket. Locks in the
+    usual order (address, slot) before reading the entry again; an offer accepted twice answers the same
+    booking (`replayed`), an offer past its deadline is expired here and refused."""
+    now = now or utcnow()
+    slot = entry.slot
+    _lock_address(slot.site.edition, entry.email)
+    locking.lock(Slot, slot.id)
+    db.session.refresh(entry)
+    if entry.status == WaitlistStatus.PROMOTED and entry.booking is not None:
+        entry.booking.replayed = True
+        return entry.booking
+    if entry.status != WaitlistStatus.OFFERED:
+        raise Conflict("Cette proposition n'est plus valable : aucune place ne vous est réservée.",
+                       code="offer_closed")  # fmt: skip
+    if now >= entry.offer_expires_at:
+        _expire(entry, now)
+        raise Conflict("Le délai pour confirmer est passé : les places ont été proposées à la personne suivante.",
+                       code="offer_expired")  # fmt: skip
+    _check_email(slot, entry.email)
+    booking = _insert_booking(
+        slot, None, kind=BookingKind.PUBLIC, party_size=entry.party_size, name=entry.name, email=entry.email,
+        phone=entry.phone, consent_at=entry.consent_at, idempotency_key=None, idempotency_fingerprint=None,
+        uai=None, level=None, female=entry.female, male=entry.male, unspecified=entry.unspecified, adults=0,
+    )  # fmt: skip
+    _change_entry(entry, WaitlistStatus.OFFERED, WaitlistStatus.PROMOTED, booking_id=booking.id)
+    set_committed_value(entry, "booking", booking)
+    audit.record(
+        "booking.promote", booking, actor_label=audit.VISITOR,
+        changes={**audit.created(audit.snapshot(booking, AUDITED_FIELDS)), "waitlist_entry": [None, entry.id]},
+    )  # fmt: skip
+    notify.queue_promotion(booking)
+    return booking
+
+
+def _expire(entry: WaitlistEntry, now: datetime) -> None:
+    """offered → expired under the slot's lock: the held seats go to the next party."""
+    if _change_entry(entry, WaitlistStatus.OFFERED, WaitlistStatus.EXPIRED):
+        _free_seats(entry.slot_id, entry.party_size)
+        audit.record(
+            "waitlist.expire", entry, actor_label=audit.SYSTEM, changes={"status": ["offered", "expired"]}
+        )
+        promote_waitlist(entry.slot_id, now=now)
+
+
+@periodic("waitlist_offers")
+def expire_offers(now: datetime) -> int:
+    """Every offer past its deadline expires, and its seats are offered to the next party."""
+    expired = 0
+    for entry_id, slot_id in db.session.execute(
+        select(WaitlistEntry.id, WaitlistEntry.slot_id)
+        .where(WaitlistEntry.status == WaitlistStatus.OFFERED, WaitlistEntry.offer_expires_at <= now)
+        .order_by(WaitlistEntry.offer_expires_at, WaitlistEntry.id)
+    ).all():
+        locking.lock(Slot, slot_id)
+        entry = db.session.get(WaitlistEntry, entry_id)
+        db.session.refresh(entry)
+        if entry.status == WaitlistStatus.OFFERED:
+            _expire(entry, now)
+            expired += 1
+    return expired

@@ -15,10 +15,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from core.errors import AppError, NotFound, Unauthorized
 from core.extensions import db
-from jou.bookings.models import Booking
+from jou.bookings.models import Booking, WaitlistEntry
 
 TICKET_SALT = "jou-ticket"
 MANAGE_SALT = "jou-manage"
+WAITLIST_SALT = "jou-waitlist"
 
 
 def _serializer(salt: str) -> URLSafeSerializer:
@@ -31,11 +32,11 @@ def _serializer_for(secret: str, salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=salt)
 
 
-def _sign(booking: Booking, salt: str) -> str:
-    return _serializer(salt).dumps([booking.id])
+def _sign(row: Booking | WaitlistEntry, salt: str) -> str:
+    return _serializer(salt).dumps([row.id])
 
 
-def _load(token: str, salt: str, error: Unauthorized) -> Booking:
+def _payload(token: str, salt: str, error: Unauthorized) -> int:
     serializer = _serializer(salt)
     try:
         payload = serializer.loads(token)
@@ -47,7 +48,11 @@ def _load(token: str, salt: str, error: Unauthorized) -> Booking:
     # same signature. Only the exact token we issue is accepted.
     if not hmac.compare_digest(serializer.dumps(payload), token):
         raise error
-    booking = db.session.get(Booking, payload[0])
+    return payload[0]
+
+
+def _load(token: str, salt: str, error: Unauthorized) -> Booking:
+    booking = db.session.get(Booking, _payload(token, salt, error))
     if booking is None:
         raise NotFound("Cette réservation n'existe plus.")
     return booking
@@ -73,6 +78,19 @@ def booking_from_manage_token(token: str) -> Booking:
             "Ce lien de gestion n'est pas valide. Utilisez celui reçu par e-mail.", code="invalid_link"
         ),
     )
+
+
+def waitlist_token(entry: WaitlistEntry) -> str:
+    return _sign(entry, WAITLIST_SALT)
+
+
+def entry_from_waitlist_token(token: str) -> WaitlistEntry:
+    error = Unauthorized("Ce lien de liste d'attente n'est pas valide. Utilisez celui reçu par e-mail.",
+                         code="invalid_link")  # fmt: skip
+    entry = db.session.get(WaitlistEntry, _payload(token, WAITLIST_SALT, error))
+    if entry is None:
+        raise NotFound("Cette inscription n'existe plus.")
+    return entry
 
 
 # Pages answer a bad link with a 404 and one clear sentence (the API keeps the 401 codes above).

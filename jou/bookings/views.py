@@ -28,7 +28,7 @@ from core.uow import attempt
 from core.validation import display_phone
 from jou import services as site_services
 from jou.bookings import notify, privacy, schemas, services, tokens
-from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus
+from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus, WaitlistEntry, waitlist_position
 from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
 
 bp = Blueprint("bookings", __name__)
@@ -140,12 +140,54 @@ def join_waitlist(slot_id: int):
         slot = services.bookable_slot(slot_id)
         return _render_booking_form(slot, {}, {}, waitlist_values=values, waitlist_errors=page_errors(exc))
     flash(
-        f"Vous êtes inscrit·e sur la liste d'attente ({entry.party_size} "
-        f"{'place' if entry.party_size == 1 else 'places'}). Si des places se libèrent, "
-        f"vous recevrez votre billet par e-mail à {entry.email}.",
+        f"Vous êtes inscrit·e sur la liste d'attente ({count_of(entry.party_size, 'place', 'places')}). "
+        f"Si des places se libèrent, elles vous seront proposées par e-mail à {entry.email}.",
         "success",
     )
-    return redirect(url_for("jou.site_detail", site_id=slot.site_id))
+    return redirect(url_for("bookings.waitlist_entry", token=tokens.waitlist_token(entry)))
+
+
+@bp.route("/liste-attente/<token>")
+def waitlist_entry(token: str):
+    entry = _waiting_entry(token)
+    return render_template(
+        "jou/bookings/waitlist.html", entry=entry, slot=entry.slot, site=entry.slot.site, token=token,
+        position=waitlist_position(entry),
+    )  # fmt: skip
+
+
+@bp.route("/liste-attente/<token>/confirmer", methods=["POST"])
+def accept_offer(token: str):
+    entry = _waiting_entry(token)
+    try:
+        with attempt():
+            booking = services.accept_offer(entry)
+    except AppError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("bookings.waitlist_entry", token=token))
+    flash("Votre réservation est confirmée : votre billet part par e-mail.", "success")
+    return redirect(url_for("bookings.manage", token=tokens.manage_token(booking)))
+
+
+@bp.route("/liste-attente/<token>/quitter", methods=["POST"])
+def leave_waitlist(token: str):
+    entry = _waiting_entry(token)
+    with attempt():
+        services.cancel_waitlist_entry(entry)
+    flash("Vous avez quitté la liste d'attente.", "success")
+    return redirect(url_for("bookings.waitlist_entry", token=token))
+
+
+def _waiting_entry(token: str) -> WaitlistEntry:
+    try:
+        entry = tokens.entry_from_waitlist_token(token)
+    except AppError as exc:
+        raise NotFound(
+            "Ce lien de liste d'attente n'est pas valide : utilisez le lien complet reçu par e-mail."
+        ) from exc
+    if entry.anonymised_at is not None:
+        raise NotFound("Les données de cette inscription ont été effacées.")
+    return entry
 
 
 # --- manage (signed link) -----------------------------------------------------------------------------
