@@ -178,4 +178,6 @@ def test_a_waiting_party_joins_then_confirms_the_offered_seats_on_a_phone(
     expect(page.get_by_test_id("ticket-qr")).to_be_visible()
     db.session.rollback()
     ana = db.session.scalar(select(Booking).where(Booking.email == "ana@example.org"))
-    assert ana.status == BookingStatus.CONFIRMED and seats_taken(public_slot_id) == CAPACITY - 4 + ana.party_size
+    assert (
+        ana.status == BookingStatus.CONFIRMED and seats_taken(public_slot_id) == CAPACITY - 4 + ana.party_size
+    )

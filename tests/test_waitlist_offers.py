@@ -169,3 +169,23 @@ def test_the_command_expires_offers(app, db_session):
     assert result.exit_code == 0, result.output
     assert "Offres de liste d'attente expirées : 1" in result.output
     assert utcnow() < moment
+
+
+def test_the_factory_sees_its_waiting_list_and_can_write_to_it(client, db_session, smtp_server):
+    from tests.factories import login
+
+    slot, holder = full_slot()
+    ana = services.join_waitlist(slot.id, party(2, email="ana@example.org", name="Ana Lopes"))
+    login(client, slot.site.owner)
+    page = client.get(f"/mes-sites/{slot.site_id}/reservations").get_data(as_text=True)
+    assert 'data-testid="waitlist"' in page and "Ana Lopes" in page and "en attente" in page
+    sent = client.post(
+        f"/mes-sites/{slot.site_id}/creneaux/{slot.id}/message",
+        data={"subject": "Parking", "body": "Garez-vous rue des Forges.", "with_waitlist": "on"},
+    )
+    assert sent.status_code == 302
+    commit_and_deliver()
+    [to_ana] = [m for m in smtp_server.to("ana@example.org") if "Parking" in m["Subject"]]
+    assert "Garez-vous rue des Forges." in text_body(to_ana)
+    assert tokens.waitlist_token(ana) in text_body(to_ana)  # her link is to her place in line
+    assert smtp_server.to("holder@example.org")

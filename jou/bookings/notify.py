@@ -45,7 +45,7 @@ from jou.bookings.models import (
     waitlist_position,
 )
 from jou.bookings.ticket_pdf import ticket_pdf
-from jou.models import Slot
+from jou.models import Site, Slot
 
 
 def _ics_attachment(booking: Booking) -> Attachment:
@@ -275,7 +275,9 @@ def _compose_cancellation(booking_id: int, *, template: str) -> EmailMessage | N
     )
 
 
-def queue_slot_message(slot: Slot, subject: str, body: str) -> list[OutgoingMail]:
+def queue_slot_message(
+    slot: Slot, subject: str, body: str, *, with_waitlist: bool = False
+) -> list[OutgoingMail]:
     """The factory writes to everyone holding a confirmed booking for the slot: one message per address,
     each to that address alone, so nobody sees another visitor's e-mail."""
     site = slot.site
@@ -295,16 +297,39 @@ def queue_slot_message(slot: Slot, subject: str, body: str) -> list[OutgoingMail
         if address in seen:
             continue
         seen.add(address)
-        queued.append(
-            queue_mail(
-                booking.email,
-                f"{site.name} : {subject}",
-                "booking_slot_message",
-                to_name=booking.name,
-                # An answer goes to the factory's contact, not to the platform.
-                reply_to=f"{site.contact_name} <{site.contact_email}>",
-                message=body,
-                **_context(booking),
+        queued.append(_slot_message(site, subject, body, booking.email, booking.name, _context(booking)))
+    if with_waitlist:
+        # The parties waiting for (or offered) seats of this slot, with the link to their place in line.
+        for entry in db.session.scalars(
+            select(WaitlistEntry)
+            .where(
+                WaitlistEntry.slot_id == slot.id,
+                WaitlistEntry.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
+                WaitlistEntry.anonymised_at.is_(None),
             )
-        )
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        ):
+            if entry.email.strip().casefold() in seen:
+                continue
+            seen.add(entry.email.strip().casefold())
+            context = {
+                "name": entry.name,
+                "site": site,
+                "when": _when(slot),
+                "manage_url": waitlist_url(entry),
+            }
+            queued.append(_slot_message(site, subject, body, entry.email, entry.name, context))
     return queued
+
+
+def _slot_message(site: Site, subject: str, body: str, to: str, name: str, context: dict) -> OutgoingMail:
+    return queue_mail(
+        to,
+        f"{site.name} : {subject}",
+        "booking_slot_message",
+        to_name=name,
+        # An answer goes to the factory's contact, not to the platform.
+        reply_to=f"{site.contact_name} <{site.contact_email}>",
+        message=body,
+        **context,
+    )

@@ -167,3 +167,4 @@ class SlotMessageSchema(BaseSchema):
 
     subject = text(150)
     body = text(5000)
+    with_waitlist = fields.Boolean(load_default=False, metadata={"description": "Aussi la liste d'attente"})

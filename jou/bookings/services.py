@@ -151,11 +151,13 @@ def bookings_of_slot(slot_id: int) -> list[Booking]:
     )
 
 
-def waitlist_of_slot(slot_id: int) -> list[WaitlistEntry]:
+def waitlist_of_slot(slot_id: int, *, offered: bool = False) -> list[WaitlistEntry]:
+    """The parties waiting, in order; with `offered`, those holding an offer too."""
+    statuses = [WaitlistStatus.WAITING, WaitlistStatus.OFFERED] if offered else [WaitlistStatus.WAITING]
     return list(
         db.session.scalars(
             select(WaitlistEntry)
-            .where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == WaitlistStatus.WAITING)
+            .where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status.in_(statuses))
             .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
         )
     )

@@ -298,7 +298,9 @@ def message_bookers(site_id: int, slot_id: int):
     try:
         with attempt():
             data = load_form(schemas.SlotMessageSchema())
-            queued = notify.queue_slot_message(slot, data["subject"], data["body"])
+            queued = notify.queue_slot_message(
+                slot, data["subject"], data["body"], with_waitlist=data["with_waitlist"]
+            )
     except AppError as exc:
         return render_template(
             "jou/bookings/site_bookings.html",
@@ -388,16 +390,10 @@ def _without(values: dict, *names: str) -> dict:
     return {k: v for k, v in values.items() if k not in names}
 
 
-def _slots_with_bookings(site: Site) -> list[tuple[Slot, list[Booking], int]]:
-    """Each slot with its confirmed bookings and the number of people on its waiting list."""
-    return [
-        (
-            slot,
-            services.bookings_of_slot(slot.id),
-            sum(e.party_size for e in services.waitlist_of_slot(slot.id)),
-        )
-        for slot in site.slots
-    ]
+def _slots_with_bookings(site: Site) -> list[tuple[Slot, list[Booking], list[WaitlistEntry]]]:
+    """Each slot with its bookings and its waiting list (the parties waiting, and those offered seats)."""
+    return [(slot, services.bookings_of_slot(slot.id), services.waitlist_of_slot(slot.id, offered=True))
+            for slot in site.slots]  # fmt: skip
 
 
 def _csv_row(slot: Slot, booking: Booking) -> list[object]:
