@@ -27,7 +27,7 @@ from fixtures.accounts import (
 )
 from fixtures.loader import load_demo
 from jou.bookings import tokens
-from jou.bookings.models import Booking
+from jou.bookings.models import Booking, WaitlistEntry
 from jou.bookings.privacy import PrivacyAction, privacy_token
 from jou.checkin.models import CheckIn, WalkIn
 from jou.models import Site, SiteStatus, Slot
@@ -78,6 +78,7 @@ def demo_world(app, live_server, committed_db) -> dict:
             tokens.ticket_token(booking),
             make_token(volunteer.user, "reset"),
             privacy_token(booking.email, PrivacyAction.EXPORT),
+            tokens.waitlist_token(db.session.scalar(select(WaitlistEntry).order_by(WaitlistEntry.id))),
         ],  # fmt: skip
         "intervention_id": [intervention.id if intervention else 1],
         "transport_id": [transport.id],

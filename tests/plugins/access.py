@@ -35,6 +35,9 @@ PUBLIC = {
     # An address's data: the request is open to anyone (always 202, a link e-mailed to the address);
     # the link itself is the authority (tests/test_privacy_visitor.py).
     "privacy.request_link", "privacy.address", "privacy.download", "privacy.lost_ticket", "bookings_api.resend_links",
+    # A waiting party's signed link (rank, accept the offer, leave): a bad token answers 401/404.
+    "bookings.waitlist_entry", "bookings.accept_offer", "bookings.leave_waitlist",
+    "bookings_api.get_waitlist_entry", "bookings_api.leave_waitlist", "bookings_api.accept_waitlist_offer",
     "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
     "booking_files.ticket_png", "booking_files.ticket_svg", "booking_files.ticket_pdf",
