@@ -137,10 +137,12 @@ def compose(
     attachments: Sequence[Attachment] = (),
     inline: Mapping[str, InlineImage] | None = None,
     reply_to: str | None = None,
+    unsubscribe_url: str | None = None,
     **context,
 ) -> EmailMessage:
     """A French message: plain text, an HTML alternative when the template has one, inline images
-    (HTML only) and attachments."""
+    (HTML only) and attachments. With `unsubscribe_url`, the List-Unsubscribe headers a mail client turns
+    into a one-click button (RFC 8058: it POSTs to the URL)."""
     sender = current_app.config["MAIL_SENDER"]
     subject, to_name = header_text(subject), header_text(to_name)
     msg = EmailMessage(policy=policy.SMTP)
@@ -152,6 +154,10 @@ def compose(
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=_sender_domain(sender))
     msg["Content-Language"] = "fr"
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        context["unsubscribe_url"] = unsubscribe_url
 
     # Content-IDs are made here so templates only name the images.
     cids = {name: make_msgid(domain=_sender_domain(sender))[1:-1] for name in (inline or {})}

@@ -42,6 +42,8 @@ RATE_LIMITS: dict[str, str] = {
     "bookings_api.request_privacy_link": "RATELIMIT_PASSWORD_RESET",
     "privacy.lost_ticket": "RATELIMIT_PASSWORD_RESET",
     "bookings_api.resend_links": "RATELIMIT_PASSWORD_RESET",
+    "privacy.interest_form": "RATELIMIT_PASSWORD_RESET",
+    "bookings_api.subscribe_interest": "RATELIMIT_PASSWORD_RESET",
 }
 LIMITED_METHODS = ["POST"]
 

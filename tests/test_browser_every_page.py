@@ -26,7 +26,7 @@ from fixtures.accounts import (
     PMI_VOLUNTEER_EMAIL,
 )
 from fixtures.loader import load_demo
-from jou.bookings import tokens
+from jou.bookings import interest, tokens
 from jou.bookings.models import Booking, WaitlistEntry
 from jou.bookings.privacy import PrivacyAction, privacy_token
 from jou.checkin.models import CheckIn, WalkIn
@@ -69,6 +69,8 @@ def demo_world(app, live_server, committed_db) -> dict:
     )
     transport = db.session.scalar(select(Transport).order_by(Transport.id))
     submitted = db.session.scalar(select(Site).where(Site.status == SiteStatus.SUBMITTED).order_by(Site.id))
+    subscription = interest.subscribe("prevenez-moi@example.org", region="11")
+    db.session.commit()
     return {
         "site_id": [factory_site.id, submitted.id],
         "slot_id": [slot.id, booking.slot_id],
@@ -79,6 +81,7 @@ def demo_world(app, live_server, committed_db) -> dict:
             make_token(volunteer.user, "reset"),
             privacy_token(booking.email, PrivacyAction.EXPORT),
             tokens.waitlist_token(db.session.scalar(select(WaitlistEntry).order_by(WaitlistEntry.id))),
+            interest.token(subscription),
         ],  # fmt: skip
         "intervention_id": [intervention.id if intervention else 1],
         "transport_id": [transport.id],

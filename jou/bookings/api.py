@@ -17,7 +17,7 @@ from core.errors import Forbidden, ValidationFailed
 from core.inputs import load_json
 from core.mail import external_url
 from core.models import utcnow
-from jou.bookings import calendar, notify, privacy, services, tokens
+from jou.bookings import calendar, interest, notify, privacy, services, tokens
 from jou.bookings.models import Booking, BookingKind, WaitlistEntry, waitlist_position
 from jou.bookings.schemas import (
     BookingSchema,
@@ -326,6 +326,35 @@ LINKS_SENT = (
     "Si cette adresse a des visites à venir, leurs liens viennent de lui être envoyés par e-mail "
     "(au plus un message par heure)."
 )
+
+
+class InterestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    region = fields.String(load_default=None, validate=validate.Length(max=3),
+                           metadata={"description": "Code INSEE de la région (ou department)"})  # fmt: skip
+    department = fields.String(load_default=None, validate=validate.Length(max=3))
+    consent = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="Votre accord est nécessaire pour que nous vous écrivions."),
+    )
+
+
+INTEREST_SENT = (
+    "Si l'adresse est valide, un lien de confirmation vient de lui être envoyé : sans confirmation, "
+    "nous ne lui écrirons pas."
+)
+
+
+@blp.route("/interest", methods=["POST"])
+@blp.arguments(InterestSchema)
+@blp.response(202, AcceptedSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="Adresse, zone ou accord invalides")
+def subscribe_interest(payload: dict):
+    """Prévenez-moi : un e-mail quand les réservations ouvrent, avec les usines de la région (`region`) ou du
+    département (`department`) choisi, un seul des deux. L'adresse est confirmée par un lien qui lui est
+    envoyé (double opt-in) ; la réponse est la même, que l'adresse soit déjà inscrite ou non."""
+    interest.subscribe(payload["email"], region=payload["region"], department=payload["department"])
+    return jsonify(status="accepted", message=INTEREST_SENT), 202
 
 
 @blp.route("/privacy/requests", methods=["POST"])

@@ -163,6 +163,31 @@ class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
         return f"<WaitlistEntry {self.id} slot={self.slot_id} {self.party_size} {self.status}>"
 
 
+class InterestSubscription(PersonalData, TimestampMixin, db.Model):
+    """ "Tell me when booking opens" for a region or a department: confirmed by a link e-mailed to the
+    address (double opt-in), one e-mail per edition when its booking opens, unsubscribed in one click."""
+
+    __tablename__ = "interest_subscriptions"
+    __personal__ = ("email",)
+    __not_personal__ = ("region", "department")
+    __table_args__ = (
+        CheckConstraint("(region IS NULL) != (department IS NULL)", name="one_area"),
+        Index("ix_interest_subscriptions_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
 def waitlist_position(entry: WaitlistEntry) -> int | None:
     """1 for the first waiting party of the slot; None once the entry is no longer waiting."""
     if entry.status != WaitlistStatus.WAITING:

@@ -41,7 +41,7 @@ from core.formatting import PARIS, count_of, french_date, paris_today
 from core.mail import OutgoingMail, compose, external_url, mail_composer, queue_mail_later
 from core.models import utcnow
 from jou import services as site_services
-from jou.bookings import services
+from jou.bookings import interest, services
 from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from jou.checkin.models import CheckIn
 from jou.models import Edition, Site, Slot
@@ -222,6 +222,16 @@ def personal_data(email: str) -> dict:
         "email": email,
         "bookings": [_booking_json(b) for b in bookings_of(email)],
         "waitlist_entries": [_entry_json(e) for e in waitlist_entries_of(email)],
+        "interest_subscriptions": [
+            {
+                "region": s.region,
+                "department": s.department,
+                "consent_at": _when(s.consent_at),
+                "confirmed_at": _when(s.confirmed_at),
+                "unsubscribed_at": _when(s.unsubscribed_at),
+            }
+            for s in interest.of_address(email)
+        ],  # fmt: skip
         "emails": [_mail_json(m) for m in mails],
     }
 
@@ -340,6 +350,8 @@ def erase_person(email: str, *, now: datetime | None = None) -> ErasurePlan:
     for held in bookings_of(email):
         _erase_booking_row(held, now, done)
     done.emails = _forget_mails(func.lower(OutgoingMail.to_address) == email)
+    for subscription in interest.of_address(email):  # an address and an area: nothing to keep
+        db.session.delete(subscription)
     db.session.flush()
     return done
 

@@ -14,10 +14,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core.errors import AppError
 from core.exports import attachment
+from core.extensions import csrf
+from core.geography.territories import DEPARTMENTS, REGIONS
 from core.inputs import load_form, page_errors
 from core.models import utcnow
-from jou.bookings import notify, privacy
-from jou.bookings.api import LINKS_SENT, PrivacyRequestSchema, ResendSchema
+from jou.bookings import interest, notify, privacy
+from jou.bookings.api import INTEREST_SENT, LINKS_SENT, InterestSchema, PrivacyRequestSchema, ResendSchema
 
 bp = Blueprint("privacy", __name__)
 
@@ -69,6 +71,52 @@ def lost_ticket():
     return render_template("jou/bookings/lost_ticket.html", values=values, errors=errors), (
         422 if errors else 200
     )
+
+
+@bp.route("/prevenez-moi", methods=["GET", "POST"])
+def interest_form():
+    """Before booking opens: an e-mail when it does, for a region or a department (jou.bookings.interest)."""
+    values: dict = {}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            data = load_form(InterestSchema())
+            interest.subscribe(data["email"], region=data["region"], department=data["department"])
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            flash(INTEREST_SENT, "success")
+            return redirect(url_for("privacy.interest_form"))
+    return render_template(
+        "jou/bookings/interest.html", values=values, errors=errors, REGIONS=REGIONS, DEPARTMENTS=DEPARTMENTS
+    ), (422 if errors else 200)
+
+
+@bp.route("/prevenez-moi/<token>/confirmer", methods=["GET", "POST"])
+def interest_confirm(token: str):
+    subscription = interest.from_token(token)
+    if request.method == "POST":  # a button: mail scanners that open links confirm nothing
+        interest.confirm(subscription)
+        flash("C'est confirmé : nous vous écrirons quand les réservations ouvriront.", "success")
+        return redirect(url_for("privacy.interest_confirm", token=token))
+    return render_template("jou/bookings/interest_link.html", subscription=subscription, token=token,
+                           area=interest.area_name(subscription), action="confirm")  # fmt: skip
+
+
+@bp.route("/prevenez-moi/<token>/desinscription", methods=["GET", "POST"])
+@csrf.exempt  # the signed link is the authority; a mail client's one-click POST carries no form token
+def interest_unsubscribe(token: str):
+    """One click: the page's button, or the POST a mail client sends from List-Unsubscribe (RFC 8058)."""
+    subscription = interest.from_token(token)
+    if request.method == "POST":
+        interest.unsubscribe(subscription)
+        if request.form.get("List-Unsubscribe") == "One-Click":
+            return "", 204
+        flash("C'est fait : vous ne recevrez plus ces messages.", "success")
+        return redirect(url_for("privacy.interest_unsubscribe", token=token))
+    return render_template("jou/bookings/interest_link.html", subscription=subscription, token=token,
+                           area=interest.area_name(subscription), action="unsubscribe")  # fmt: skip
 
 
 @bp.route("/mes-donnees/<token>", methods=["GET", "POST"])

@@ -37,6 +37,9 @@ PUBLIC = {
     "privacy.request_link", "privacy.address", "privacy.download", "privacy.lost_ticket", "bookings_api.resend_links",
     # A waiting party's signed link (rank, accept the offer, leave): a bad token answers 401/404.
     "bookings.waitlist_entry", "bookings.accept_offer", "bookings.leave_waitlist",
+    # The interest list: a form open to all, its e-mailed links signed (a bad token answers 404).
+    "privacy.interest_form", "privacy.interest_confirm", "privacy.interest_unsubscribe",
+    "bookings_api.subscribe_interest",
     "bookings_api.get_waitlist_entry", "bookings_api.leave_waitlist", "bookings_api.accept_waitlist_offer",
     "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
