@@ -22,6 +22,8 @@ from stats.dimensions import ALL_DIMENSIONS, DIMENSIONS, PERSONAL, FiltersSchema
 from stats.queries import MEASURES, compute
 from stats.records import records
 from stats.result import StatsResult
+from stats.surveys import DIMENSIONS as SURVEY_DIMENSIONS
+from stats.surveys import survey_stats
 
 blp = api_blueprint("stats_api", __name__, "/stats", description="Chiffres publiés : JOU, PMI, transports")
 
@@ -169,6 +171,22 @@ def programme_records(args: dict, programme: str):
         "rows": found.rows,
         "totals": found.totals,
     }
+
+
+class SurveyStatsQuerySchema(BaseSchema):
+    edition = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    by = fields.String(load_default=None, validate=validate.OneOf(list(SURVEY_DIMENSIONS)))
+
+
+@blp.route("/surveys", methods=["GET"])
+@blp.arguments(SurveyStatsQuerySchema(), location="query", unknown=RAISE)
+@blp.alt_response(422, schema=ErrorSchema, description="Édition ou ventilation invalide")
+def survey_figures(args: dict):
+    """L'enquête après la visite : réponses, satisfaction moyenne (1-5) et part d'accord (4 ou 5) avec
+    chaque affirmation (`changed_view_agree`, `could_work_before_agree`, `could_work_now_agree`), au total
+    et par `by` (region, department, sector, site, respondent_gender, age_band). Aucun chiffre n'est donné
+    avec moins de 5 réponses derrière lui : la ligne dit alors `suppressed`."""
+    return jsonify(survey_stats(args["edition"], args["by"]))
 
 
 def answer(result: StatsResult) -> dict:

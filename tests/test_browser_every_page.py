@@ -26,7 +26,7 @@ from fixtures.accounts import (
     PMI_VOLUNTEER_EMAIL,
 )
 from fixtures.loader import load_demo
-from jou.bookings import interest, tokens
+from jou.bookings import interest, survey, tokens
 from jou.bookings.models import Booking, WaitlistEntry
 from jou.bookings.privacy import PrivacyAction, privacy_token
 from jou.checkin.models import CheckIn, WalkIn
@@ -82,6 +82,7 @@ def demo_world(app, live_server, committed_db) -> dict:
             privacy_token(booking.email, PrivacyAction.EXPORT),
             tokens.waitlist_token(db.session.scalar(select(WaitlistEntry).order_by(WaitlistEntry.id))),
             interest.token(subscription),
+            survey.token(booking),
         ],  # fmt: skip
         "intervention_id": [intervention.id if intervention else 1],
         "transport_id": [transport.id],

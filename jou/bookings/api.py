@@ -17,7 +17,8 @@ from core.errors import Forbidden, ValidationFailed
 from core.inputs import load_json
 from core.mail import external_url
 from core.models import utcnow
-from jou.bookings import calendar, interest, notify, privacy, services, tokens
+from core.validation import BaseSchema
+from jou.bookings import calendar, interest, notify, privacy, services, survey, tokens
 from jou.bookings.models import Booking, BookingKind, WaitlistEntry, waitlist_position
 from jou.bookings.schemas import (
     BookingSchema,
@@ -84,6 +85,8 @@ def booking_links(booking: Booking) -> dict[str, str]:
 def booking_json(booking: Booking) -> dict:
     data = BOOKING_OUTPUT.dump(booking)
     data.update(booking_links(booking))
+    if survey.is_open(booking):
+        data["survey_url"] = survey.survey_url(booking)
     return data
 
 
@@ -355,6 +358,47 @@ def subscribe_interest(payload: dict):
     envoyé (double opt-in) ; la réponse est la même, que l'adresse soit déjà inscrite ou non."""
     interest.subscribe(payload["email"], region=payload["region"], department=payload["department"])
     return jsonify(status="accepted", message=INTEREST_SENT), 202
+
+
+class SurveySchema(BaseSchema):
+    open = fields.Boolean(metadata={"description": "Répondre ou changer sa réponse est possible"})
+    closes_at = fields.DateTime(metadata={"description": "Clôture de l'enquête"})
+    answer = fields.Dict(allow_none=True, metadata={"description": "La réponse enregistrée, ou null"})
+
+
+def _survey_json(booking: Booking) -> dict:
+    answer = survey.answer_of(booking)
+    return {
+        "open": survey.is_open(booking),
+        "closes_at": survey.window(booking)[1].isoformat(),
+        "answer": {name: getattr(answer, name) for name in survey.FIELDS} if answer else None,
+    }
+
+
+def _surveyed(token: str) -> Booking:
+    return privacy.ensure_not_erased(survey.booking_from_token(token))
+
+
+@blp.route("/surveys/<token>", methods=["GET"])
+@blp.response(200, SurveySchema)
+@blp.alt_response(404, schema=ErrorSchema, description="Lien altéré")
+def get_survey(token: str):
+    """L'enquête d'une visite (le lien envoyé le lendemain) : ouverte ou non, et la réponse déjà donnée."""
+    return jsonify(_survey_json(_surveyed(token)))
+
+
+@blp.route("/surveys/<token>", methods=["POST"])
+@blp.arguments(survey.SurveyInputSchema)
+@blp.response(200, SurveySchema)
+@blp.alt_response(404, schema=ErrorSchema, description="Lien altéré")
+@blp.alt_response(409, schema=ErrorSchema, description="Enquête pas encore ouverte ou close (survey_closed)")
+def answer_survey(payload: dict, token: str):
+    """Répond (ou change sa réponse : une seule par réservation). Seule `satisfaction` (1-5) est
+    obligatoire ; `changed_view`, `could_work_before`, `could_work_now` : accord de 1 à 5 ;
+    `respondent_gender` (female, male, other), `age_band`, `comment` (transmis à l'usine)."""
+    booking = _surveyed(token)
+    survey.save(booking, payload)
+    return jsonify(_survey_json(booking))
 
 
 @blp.route("/privacy/requests", methods=["POST"])

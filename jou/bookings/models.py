@@ -163,6 +163,42 @@ class WaitlistEntry(PersonalData, HeadcountMixin, TimestampMixin, db.Model):
         return f"<WaitlistEntry {self.id} slot={self.slot_id} {self.party_size} {self.status}>"
 
 
+AGREEMENT = {1: "Pas du tout d'accord", 2: "Plutôt pas d'accord", 3: "Ni l'un ni l'autre", 4: "Plutôt d'accord",
+             5: "Tout à fait d'accord"}  # fmt: skip
+RESPONDENT_GENDERS = {"female": "Femme", "male": "Homme", "other": "Autre ou préfère ne pas dire"}
+AGE_BANDS = {"under_15": "Moins de 15 ans", "15_17": "15-17 ans", "18_25": "18-25 ans", "26_40": "26-40 ans",
+             "41_60": "41-60 ans", "over_60": "Plus de 60 ans"}  # fmt: skip
+
+
+class SurveyAnswer(PersonalData, TimestampMixin, db.Model):
+    """One party's (or one class's teacher's) answer to the survey after the visit: one per booking, updated
+    while the survey is open. Only the satisfaction is required; the comment goes to the factory."""
+
+    __tablename__ = "survey_answers"
+    __personal__ = ("comment",)  # free text: may name someone
+    __not_personal__ = ("respondent_gender", "age_band")
+    __table_args__ = (
+        CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_scale"),
+        CheckConstraint("changed_view IS NULL OR changed_view BETWEEN 1 AND 5", name="changed_view_scale"),
+        CheckConstraint(
+            "could_work_before IS NULL OR could_work_before BETWEEN 1 AND 5", name="before_scale"
+        ),
+        CheckConstraint("could_work_now IS NULL OR could_work_now BETWEEN 1 AND 5", name="now_scale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    satisfaction: Mapped[int] = mapped_column(Integer)
+    changed_view: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    could_work_before: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    could_work_now: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    respondent_gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    age_band: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+
+    booking: Mapped[Booking] = relationship(Booking)
+
+
 class InterestSubscription(PersonalData, TimestampMixin, db.Model):
     """ "Tell me when booking opens" for a region or a department: confirmed by a link e-mailed to the
     address (double opt-in), one e-mail per edition when its booking opens, unsubscribed in one click."""

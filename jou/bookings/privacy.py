@@ -42,7 +42,7 @@ from core.mail import OutgoingMail, compose, external_url, mail_composer, queue_
 from core.models import utcnow
 from jou import services as site_services
 from jou.bookings import interest, services
-from jou.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
+from jou.bookings.models import Booking, BookingStatus, SurveyAnswer, WaitlistEntry, WaitlistStatus
 from jou.checkin.models import CheckIn
 from jou.models import Edition, Site, Slot
 
@@ -312,6 +312,10 @@ def _erase_booking_row(booking: Booking, now: datetime, done: ErasurePlan) -> No
         return
     erased = erased_fields(booking)
     _blank(booking, now)
+    # The survey answer's comment is free text (it may name someone); its scales stay, without a name.
+    db.session.execute(
+        update(SurveyAnswer).where(SurveyAnswer.booking_id == booking.id).values(**SurveyAnswer.blanked())
+    )
     audit.record("booking.erase", booking, actor_label=audit.VISITOR, changes=erased)
     done.bookings += 1
 

@@ -136,6 +136,7 @@ class BookingSchema(BaseSchema):
     )
     ics_url = fields.String()
     manage_url = fields.String(metadata={"description": "Lien signé pour voir, modifier ou annuler"})
+    survey_url = fields.String(metadata={"description": "L'enquête après la visite, une fois ouverte"})
 
 
 class WaitlistEntrySchema(BaseSchema):

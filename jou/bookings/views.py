@@ -27,8 +27,17 @@ from core.schools.directory import uai_from_search
 from core.uow import attempt
 from core.validation import display_phone
 from jou import services as site_services
-from jou.bookings import notify, privacy, schemas, services, tokens
-from jou.bookings.models import SCHOOL_LEVELS, Booking, BookingStatus, WaitlistEntry, waitlist_position
+from jou.bookings import notify, privacy, schemas, services, survey, tokens
+from jou.bookings.models import (
+    AGE_BANDS,
+    AGREEMENT,
+    RESPONDENT_GENDERS,
+    SCHOOL_LEVELS,
+    Booking,
+    BookingStatus,
+    WaitlistEntry,
+    waitlist_position,
+)
 from jou.models import AUDIENCE_LABELS, Audience, Site, Slot
 
 bp = Blueprint("bookings", __name__)
@@ -188,6 +197,43 @@ def _waiting_entry(token: str) -> WaitlistEntry:
     if entry.anonymised_at is not None:
         raise NotFound("Les données de cette inscription ont été effacées.")
     return entry
+
+
+# --- the survey after the visit (signed link) ----------------------------------------------------------
+
+
+@bp.route("/enquete/<token>", methods=["GET", "POST"])
+def survey_page(token: str):
+    booking = survey.booking_from_token(token)
+    if booking.anonymised_at is not None:
+        raise NotFound("Les données de cette réservation ont été effacées.")
+    answer = survey.answer_of(booking)
+    values = {name: getattr(answer, name) for name in survey.FIELDS} if answer else {}
+    errors: dict = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            with attempt():
+                survey.save(booking, load_form(survey.SurveyInputSchema()))
+        except AppError as exc:
+            errors = page_errors(exc)
+        else:
+            flash(
+                "Merci ! Vos réponses sont enregistrées ; vous pouvez les changer jusqu'à la clôture.",
+                "success",
+            )
+            return redirect(url_for("bookings.survey_page", token=token))
+    return render_template(
+        "jou/bookings/survey.html", site=booking.slot.site, values=values, errors=errors,
+        open=survey.is_open(booking), answered=answer is not None, AGREEMENT=AGREEMENT,
+        RESPONDENT_GENDERS=RESPONDENT_GENDERS, AGE_BANDS=AGE_BANDS,
+    ), (422 if errors else 200)  # fmt: skip
+
+
+@bp.route("/mes-sites/<int:site_id>/enquete")
+def site_survey(site_id: int):
+    site = site_services.load_site(require(SEE_VISITORS), site_id, SEE_VISITORS)
+    return render_template("jou/bookings/site_survey.html", site=site, results=survey.site_results(site.id))
 
 
 # --- manage (signed link) -----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ PUBLIC = {
     # The interest list: a form open to all, its e-mailed links signed (a bad token answers 404).
     "privacy.interest_form", "privacy.interest_confirm", "privacy.interest_unsubscribe",
     "bookings_api.subscribe_interest",
+    # The survey after the visit: its signed link; its figures, never with fewer than 5 respondents.
+    "bookings.survey_page", "bookings_api.get_survey", "bookings_api.answer_survey", "stats_api.survey_figures",
     "bookings_api.get_waitlist_entry", "bookings_api.leave_waitlist", "bookings_api.accept_waitlist_offer",
     "bookings_api.request_privacy_link", "bookings_api.get_address_data", "bookings_api.erase_address",
     "booking_files.booking_ics", "booking_files.site_feed", "booking_files.region_feed",
