@@ -19,6 +19,7 @@ from stats import charts, dashboard, exports, records, report
 from stats.dashboard import Breakdown, DashboardView
 from stats.dimensions import DIMENSIONS, FILTERS
 from stats.result import PROGRAMMES
+from stats.surveys import survey_stats
 
 bp = Blueprint("stats", __name__)
 T = TypeVar("T")
@@ -101,6 +102,10 @@ def dashboard_page():
         years=view.known_years if view else dashboard.years_with_records(programme),
         paragraph=paragraph,
         paragraph_year=paragraph_year,
+        # JOU: what the visitors said of that edition, beside who came (stats.surveys).
+        surveys=survey_stats(view.year)
+        if view is not None and view.programme == "jou" and view.year
+        else None,
         chart_of=chart_of,
         this_year=paris_today().year,
     ), (422 if errors else 200)

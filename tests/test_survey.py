@@ -104,3 +104,18 @@ def test_the_factory_sees_its_results_from_five_answers(client, db_session):
         survey.save(booking, {"satisfaction": 4, "comment": f"Merci {n}" if n % 2 else ""}, now=morning)
     shown = client.get(page).get_data(as_text=True)
     assert "5 réponses" in shown and "4,0 / 5" in shown and "Merci 1" in shown and "Merci 3" in shown
+
+
+def test_the_dashboard_shows_what_visitors_said_beside_who_came(client, db_session):
+    from core.auth.models import Role
+    from tests.factories import login, make_user
+
+    slot, bookings, morning = visited(n=6)
+    login(client, make_user(Role.ADMIN))
+    url = "/admin/statistiques?programme=jou&edition=2031"
+    assert "Moins de 5 réponses" in client.get(url).get_data(as_text=True)
+    for booking in bookings:
+        survey.save(booking, {"satisfaction": 5, "changed_view": 4}, now=morning)
+    page = client.get(url).get_data(as_text=True)
+    assert "6 réponses à l'enquête après la visite" in page and "5,0 / 5" in page
+    assert "100\u202f% disent que la visite a changé leur regard" in page
