@@ -178,8 +178,19 @@ class SurveyStatsQuerySchema(BaseSchema):
     by = fields.String(load_default=None, validate=validate.OneOf(list(SURVEY_DIMENSIONS)))
 
 
+class SurveyFiguresSchema(BaseSchema):
+    edition = fields.Integer()
+    by = fields.String(allow_none=True)
+    min_respondents = fields.Integer(metadata={"description": "Sous ce nombre de réponses, rien n'est donné"})
+    rows = fields.List(
+        fields.Dict(), metadata={"description": "Par valeur de `by` : réponses, moyennes, parts"}
+    )
+    totals = fields.Dict(metadata={"description": "responses, suppressed, satisfaction_mean, *_agree"})
+
+
 @blp.route("/surveys", methods=["GET"])
 @blp.arguments(SurveyStatsQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, SurveyFiguresSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="Édition ou ventilation invalide")
 def survey_figures(args: dict):
     """L'enquête après la visite : réponses, satisfaction moyenne (1-5) et part d'accord (4 ou 5) avec
