@@ -75,14 +75,25 @@ def _row(value: Any, label: str, values: tuple) -> SurveyRow:  # noqa: ANN401
 def survey_stats(edition: int, by: str | None = None) -> dict:
     if by is not None and by not in DIMENSIONS:
         raise ValidationFailed.on("by", f"Ventilation inconnue (possibles : {', '.join(DIMENSIONS)}).")
-    base = (
-        select(*_measures())
-        .join(Booking, Booking.id == SurveyAnswer.booking_id)
+    if db.session.scalar(select(SurveyAnswer.id).limit(1)) is None:
+        by_rows: list = []
+        return {"edition": edition, "by": by, "min_respondents": MIN_RESPONDENTS, "rows": by_rows,
+                "totals": SurveyRow(None, "Total", 0, None, dict.fromkeys(STATEMENTS)).to_dict(None)}  # fmt: skip
+    # The edition's bookings as a semi-join from the answers (a handful of rows), never the other way round:
+    # on tables without statistics PostgreSQL otherwise may walk every booking for each answer.
+    of_edition = (
+        select(Booking.id)
         .join(Slot, Slot.id == Booking.slot_id)
         .join(Site, Site.id == Slot.site_id)
         .join(Edition, Edition.id == Site.edition_id)
         .where(Edition.year == edition)
     )
+    base = select(*_measures()).select_from(SurveyAnswer).where(SurveyAnswer.booking_id.in_(of_edition))
+    if by in ("region", "department", "sector", "site"):
+        base = base.join(Booking, Booking.id == SurveyAnswer.booking_id).join(
+            Slot, Slot.id == Booking.slot_id
+        )
+        base = base.join(Site, Site.id == Slot.site_id)
     totals = _row(None, "Total", tuple(db.session.execute(base).one()))
     rows = []
     if by:
