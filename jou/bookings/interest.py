@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from core import audit
@@ -25,7 +23,7 @@ from core.geography.territories import COLLECTIVITIES, DEPARTMENTS, REGIONS, dep
 from core.mail import compose, mail_composer, queue_mail_once
 from core.models import utcnow
 from core.schedule import Due, scheduled
-from jou.bookings import calendar
+from jou.bookings import calendar, tokens
 from jou.bookings.models import InterestSubscription
 from jou.models import Edition, Site, SiteStatus
 
@@ -76,21 +74,14 @@ def subscribe(email: str, *, region: str | None = None, department: str | None =
 
 
 def token(subscription: InterestSubscription) -> str:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).dumps([subscription.id])
+    return tokens.sign(subscription, SALT)
 
 
 def from_token(value: str) -> InterestSubscription:
-    try:
-        payload = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(value)
-    except BadSignature:
-        payload = None
-    subscription = (
-        db.session.get(InterestSubscription, payload[0])
-        if isinstance(payload, list) and len(payload) == 1 and type(payload[0]) is int
-        else None
-    )
+    bad = NotFound("Ce lien n'est pas valide : utilisez le lien complet reçu par e-mail.")
+    subscription = db.session.get(InterestSubscription, tokens.signed_id(value, SALT, bad))
     if subscription is None or not subscription.email:
-        raise NotFound("Ce lien n'est pas valide : utilisez le lien complet reçu par e-mail.")
+        raise bad
     return subscription
 
 

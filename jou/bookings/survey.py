@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -23,7 +21,7 @@ from core.mail import compose, mail_composer
 from core.models import utcnow
 from core.schedule import Due, scheduled
 from core.validation import BaseSchema, Text
-from jou.bookings import calendar
+from jou.bookings import calendar, tokens
 from jou.bookings.models import AGE_BANDS, RESPONDENT_GENDERS, Booking, BookingStatus, SurveyAnswer
 from jou.models import Slot
 
@@ -53,21 +51,14 @@ class SurveyInputSchema(BaseSchema):
 
 
 def token(booking: Booking) -> str:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).dumps([booking.id])
+    return tokens.sign(booking, SALT)
 
 
 def booking_from_token(value: str) -> Booking:
-    try:
-        payload = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(value)
-    except BadSignature:
-        payload = None
-    booking = (
-        db.session.get(Booking, payload[0])
-        if isinstance(payload, list) and len(payload) == 1 and type(payload[0]) is int
-        else None
-    )
+    bad = NotFound("Ce lien d'enquête n'est pas valide : utilisez le lien complet reçu par e-mail.")
+    booking = db.session.get(Booking, tokens.signed_id(value, SALT, bad))
     if booking is None:
-        raise NotFound("Ce lien d'enquête n'est pas valide : utilisez le lien complet reçu par e-mail.")
+        raise bad
     return booking
 
 

@@ -32,11 +32,11 @@ def _serializer_for(secret: str, salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=salt)
 
 
-def _sign(row: Booking | WaitlistEntry, salt: str) -> str:
-    return _serializer(salt).dumps([row.id])
+def _sign(row: object, salt: str) -> str:
+    return _serializer(salt).dumps([row.id])  # type: ignore[attr-defined]
 
 
-def _payload(token: str, salt: str, error: Unauthorized) -> int:
+def _payload(token: str, salt: str, error: AppError) -> int:
     serializer = _serializer(salt)
     try:
         payload = serializer.loads(token)
@@ -113,3 +113,13 @@ def managed_booking_or_404(token: str) -> Booking:
         return booking_from_manage_token(token)
     except AppError as exc:
         raise NotFound(BAD_LINK) from exc
+
+
+def sign(row: object, salt: str) -> str:
+    """A signed link to any row (survey, interest list…): its id under `salt`."""
+    return _sign(row, salt)
+
+
+def signed_id(token: str, salt: str, error: AppError) -> int:
+    """The id a `sign` token carries; `error` when altered (only the exact token issued is accepted)."""
+    return _payload(token, salt, error)
